@@ -1,0 +1,1 @@
+../../tools/build/mypyc_hook.py

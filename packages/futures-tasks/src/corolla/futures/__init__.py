@@ -1,0 +1,7 @@
+"""corolla.futures: Future, Task and the coroutine helpers (gather, wait, timeout, TaskGroup, ...)
+for any asyncio event loop.
+"""
+
+from corolla.futures._compiled import COMPILED
+
+__all__ = ["COMPILED"]

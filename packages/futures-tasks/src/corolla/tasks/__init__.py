@@ -1,0 +1,7 @@
+"""corolla.tasks: Future, Task and the coroutine helpers (gather, wait, timeout, TaskGroup, ...)
+for any asyncio event loop.
+"""
+
+from corolla.tasks._compiled import COMPILED
+
+__all__ = ["COMPILED"]
