@@ -1,0 +1,32 @@
+"""mypy --strict over every package's sources and tests (config: pyproject.toml).
+
+Each package is checked as its own run so that the identically named test
+modules of different packages do not collide.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from packages import ROOT, package_dirs
+
+
+def main(argv: list[str]) -> int:
+    failed = []
+    for pkg in package_dirs():
+        targets = [str(p) for p in (pkg / "src", pkg / "tests") if p.is_dir()]
+        print(f"mypy --strict packages/{pkg.name}", flush=True)
+        rc = subprocess.call(
+            [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+             *argv, *targets], cwd=ROOT)  # fmt: skip
+        if rc:
+            failed.append(pkg.name)
+    if failed:
+        print("mypy failed for:", ", ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
