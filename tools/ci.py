@@ -1,0 +1,65 @@
+"""Run every check CI runs, in order, stopping at the first failure.
+
+lint, types, news fragments, docs, CPython's asyncio tests with corolla
+swapped in, then the test suite twice: editable (pure Python) and as
+mypyc-compiled wheels. The compiled pytest run comes last, so its summary
+line closes the output. Each stage's duration is printed.
+
+  python tools/ci.py            all stages
+  python tools/ci.py --list     the stage names
+  python tools/ci.py STAGE ...  only those stages
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from packages import ROOT
+
+HATCH = [sys.executable, "-m", "hatch"] if shutil.which("hatch") is None else ["hatch"]
+
+STAGES: list[tuple[str, list[str]]] = [
+    ("lint", [*HATCH, "run", "lint"]),
+    ("types", [*HATCH, "run", "types"]),
+    ("news", [*HATCH, "run", "news", "--check-all"]),
+    ("docs", [*HATCH, "run", "docs:build", "-q"]),
+    ("conformance", [*HATCH, "run", "conformance", "--ci"]),
+    ("test-pure", [*HATCH, "run", "test"]),
+    ("test-compiled", [*HATCH, "run", "compiled:test"]),
+]
+
+
+def main(argv: list[str]) -> int:
+    names = [name for name, _ in STAGES]
+    if "--list" in argv:
+        print("\n".join(names))
+        return 0
+    unknown = [a for a in argv if a not in names]
+    if unknown:
+        print(f"unknown stage(s): {', '.join(unknown)}; stages: {', '.join(names)}")
+        return 2
+    env = dict(os.environ)
+    # The stages pick their own hatch environments; don't leak the caller's.
+    for var in ("HATCH_ENV_ACTIVE", "VIRTUAL_ENV", "COROLLA_EXPECT_COMPILED", "COROLLA_PURE"):
+        env.pop(var, None)
+    timings = []
+    for name, cmd in STAGES:
+        if argv and name not in argv:
+            continue
+        print(f"\n===== {name}: {' '.join(cmd)}", flush=True)
+        start = time.monotonic()
+        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        timings.append(f"{name} {time.monotonic() - start:.0f}s")
+        if rc:
+            print(f"\n===== {name} FAILED (exit {rc}); timings: {', '.join(timings)}")
+            return rc
+    print(f"\n===== timings: {', '.join(timings)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
