@@ -2,6 +2,20 @@
 event loop.
 """
 
-from corolla.sync._compiled import COMPILED
+from asyncio import BrokenBarrierError
 
-__all__ = ["COMPILED"]
+from corolla.sync._barrier import Barrier
+from corolla.sync._compiled import COMPILED
+from corolla.sync._lock import Condition, Event, Lock
+from corolla.sync._semaphore import BoundedSemaphore, Semaphore
+
+__all__ = [
+    "COMPILED",
+    "Barrier",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
+    "Condition",
+    "Event",
+    "Lock",
+    "Semaphore",
+]

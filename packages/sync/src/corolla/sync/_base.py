@@ -1,0 +1,56 @@
+"""Pieces shared by every primitive: the waiter type and loop binding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import Any, Protocol
+
+
+class Waiter(Protocol):
+    """What the primitives need from ``loop.create_future()``.
+
+    Typed structurally so that futures from any loop (the stdlib's, uvloop's,
+    corolla's) are accepted without a runtime class check.
+    """
+
+    def done(self) -> bool: ...
+
+    def cancelled(self) -> bool: ...
+
+    def cancel(self, msg: Any | None = None) -> bool: ...
+
+    def set_result(self, result: Any, /) -> None: ...
+
+    def __await__(self) -> Generator[Any, None, Any]: ...
+
+
+class LoopBound:
+    """Binds an object to the first event loop that needs to park a waiter on it.
+
+    Nothing is bound at construction, so a primitive can be created outside a
+    running loop (or in one loop and used in another, before its first wait).
+    """
+
+    _loop: asyncio.AbstractEventLoop | None
+
+    def __init__(self) -> None:
+        self._loop = None
+
+    def _get_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        bound = self._loop
+        if bound is None:
+            self._loop = loop
+        elif bound is not loop:
+            raise RuntimeError(
+                f"{self!r} is bound to a different event loop: it was first used from "
+                f"{bound!r} and now from {loop!r}"
+            )
+        return loop
+
+
+def object_repr(obj: object, extra: str) -> str:
+    """``<module.Class object at 0x... [extra]>``, the shape asyncio uses."""
+    cls = type(obj)
+    return f"<{cls.__module__}.{cls.__qualname__} object at {id(obj):#x} [{extra}]>"

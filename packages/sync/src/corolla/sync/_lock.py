@@ -1,0 +1,281 @@
+"""Lock, Event and Condition."""
+
+from __future__ import annotations
+
+from asyncio import CancelledError
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from corolla.sync._base import LoopBound, Waiter, object_repr
+
+_T = TypeVar("_T")
+
+
+class Lock(LoopBound):
+    """A mutual-exclusion lock for coroutines.
+
+    Waiters acquire the lock in the order they started waiting (FIFO). A
+    waiter that is cancelled after it was chosen to take the lock passes the
+    wake-up on to the next waiter, so a cancellation never strands the lock.
+    Use it as ``async with lock: ...``.
+    """
+
+    _waiters: deque[Waiter] | None
+    _locked: bool
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiters = None
+        self._locked = False
+
+    def __repr__(self) -> str:
+        extra = "locked" if self._locked else "unlocked"
+        if self._waiters:
+            extra = f"{extra}, waiters:{len(self._waiters)}"
+        return object_repr(self, extra)
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def locked(self) -> bool:
+        """True while some task holds the lock."""
+        return self._locked
+
+    def _has_live_waiter(self) -> bool:
+        waiters = self._waiters
+        if waiters is None:
+            return False
+        return any(not waiter.cancelled() for waiter in waiters)
+
+    async def acquire(self) -> bool:
+        """Wait until the lock is free, then take it. Returns True."""
+        if not self._locked and (self._waiters is None or not self._has_live_waiter()):
+            self._locked = True
+            return True
+        waiters = self._waiters
+        if waiters is None:
+            waiters = deque()
+            self._waiters = waiters
+        waiter = self._get_loop().create_future()
+        waiters.append(waiter)
+        try:
+            try:
+                await waiter
+            finally:
+                waiters.remove(waiter)
+        except CancelledError:
+            # Woken and cancelled before running: the lock is free but nobody
+            # will take it, so hand the wake-up to the next waiter.
+            if not self._locked:
+                self._wake_next()
+            raise
+        self._locked = True
+        return True
+
+    def release(self) -> None:
+        """Release the lock and wake the longest-waiting task, if any.
+
+        Raises RuntimeError when the lock is not held.
+        """
+        if not self._locked:
+            raise RuntimeError("Lock is not acquired")
+        self._locked = False
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        waiters = self._waiters
+        if not waiters:
+            return
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+                return
+            if not waiter.cancelled():
+                # Already woken and about to take the lock.
+                return
+
+
+class Event(LoopBound):
+    """A flag that tasks can wait on.
+
+    ``set()`` wakes every waiting task; ``clear()`` resets the flag so later
+    ``wait()`` calls block again.
+    """
+
+    _waiters: deque[Waiter]
+    _value: bool
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiters = deque()
+        self._value = False
+
+    def __repr__(self) -> str:
+        extra = "set" if self._value else "unset"
+        if self._waiters:
+            extra = f"{extra}, waiters:{len(self._waiters)}"
+        return object_repr(self, extra)
+
+    def is_set(self) -> bool:
+        """True when the flag is set."""
+        return self._value
+
+    def set(self) -> None:
+        """Set the flag and wake every task waiting for it."""
+        if self._value:
+            return
+        self._value = True
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        """Reset the flag."""
+        self._value = False
+
+    async def wait(self) -> bool:
+        """Return True once the flag is set (at once if it already is)."""
+        if self._value:
+            return True
+        waiter = self._get_loop().create_future()
+        waiters = self._waiters
+        waiters.append(waiter)
+        try:
+            await waiter
+            return True
+        finally:
+            waiters.remove(waiter)
+
+
+class _LockLike(Protocol):
+    async def acquire(self) -> Any: ...
+
+    def release(self) -> None: ...
+
+    def locked(self) -> bool: ...
+
+
+class Condition(LoopBound):
+    """A condition variable: tasks wait on it until another task notifies them.
+
+    It works with any lock that has ``acquire()``/``release()``/``locked()``
+    (a new :class:`Lock` by default). The lock must be held to wait or notify.
+    """
+
+    _lock: _LockLike
+    _waiters: deque[Waiter]
+
+    def __init__(self, lock: _LockLike | None = None) -> None:
+        super().__init__()
+        self._lock = Lock() if lock is None else lock
+        self._waiters = deque()
+
+    def __repr__(self) -> str:
+        extra = "locked" if self._lock.locked() else "unlocked"
+        if self._waiters:
+            extra = f"{extra}, waiters:{len(self._waiters)}"
+        return object_repr(self, extra)
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        """True while the underlying lock is held."""
+        return self._lock.locked()
+
+    async def acquire(self) -> bool:
+        """Acquire the underlying lock."""
+        await self._lock.acquire()
+        return True
+
+    def release(self) -> None:
+        """Release the underlying lock."""
+        self._lock.release()
+
+    async def wait(self) -> bool:
+        """Release the lock, sleep until notified, then take the lock again.
+
+        The lock is always re-acquired before this returns or raises, even
+        when the wait is cancelled. Returns True.
+        """
+        if not self._lock.locked():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        waiter = self._get_loop().create_future()
+        self._lock.release()
+        # No await inside except/finally blocks here: mypyc-compiled
+        # coroutines can lose track of the exception being handled when they
+        # suspend in one, so the error is carried in a variable instead.
+        error: BaseException | None = None
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException as exc:
+            error = exc
+        self._waiters.remove(waiter)
+        # The lock is re-acquired whatever happened, even through cancellations.
+        while True:
+            try:
+                await self._lock.acquire()
+                break
+            except CancelledError as exc:
+                error = exc
+            except BaseException as exc:
+                error = exc
+                break
+        if error is not None:
+            # We may have consumed a notification we will not act on: pass one
+            # on (a spurious wake-up is allowed, a lost one is not).
+            self._notify(1)
+            try:
+                raise error
+            finally:
+                error = None
+        return True
+
+    async def wait_for(self, predicate: Callable[[], _T]) -> _T:
+        """Wait until ``predicate()`` is true and return its value.
+
+        The predicate is called with the lock held, first before waiting.
+        """
+        result = predicate()
+        while not result:
+            await self.wait()
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to ``n`` waiting tasks. The lock must be held."""
+        if not self._lock.locked():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        self._notify(n)
+
+    def notify_all(self) -> None:
+        """Wake every waiting task. The lock must be held."""
+        self.notify(len(self._waiters))
+
+    def _notify(self, n: int) -> None:
+        woken = 0
+        for waiter in self._waiters:
+            if woken >= n:
+                return
+            if not waiter.done():
+                woken += 1
+                waiter.set_result(False)

@@ -1,0 +1,115 @@
+"""Semaphore and BoundedSemaphore."""
+
+from __future__ import annotations
+
+from asyncio import CancelledError
+from collections import deque
+from types import TracebackType
+
+from corolla.sync._base import LoopBound, Waiter, object_repr
+
+
+class Semaphore(LoopBound):
+    """A counter of free slots: ``acquire()`` takes one, ``release()`` returns one.
+
+    Waiters are served in FIFO order and a newcomer never overtakes a task
+    that is already waiting, so nobody starves. A slot handed to a waiter that
+    is cancelled before it runs goes to the next waiter.
+    """
+
+    _value: int
+    _waiters: deque[Waiter] | None
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__()
+        if value < 0:
+            raise ValueError(f"Semaphore initial value must be >= 0, got {value!r}")
+        self._value = value
+        self._waiters = None
+
+    def __repr__(self) -> str:
+        extra = "locked" if self.locked() else "unlocked"
+        extra = f"{extra}, value:{self._value}"
+        if self._waiters:
+            extra = f"{extra}, waiters:{len(self._waiters)}"
+        return object_repr(self, extra)
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def locked(self) -> bool:
+        """True when ``acquire()`` would have to wait."""
+        if self._value == 0:
+            return True
+        waiters = self._waiters
+        if waiters is None:
+            return False
+        return any(not waiter.cancelled() for waiter in waiters)
+
+    async def acquire(self) -> bool:
+        """Take a slot, waiting in line for one if none is free. Returns True."""
+        if self._value > 0 and (self._waiters is None or not self.locked()):
+            self._value -= 1
+            return True
+        waiters = self._waiters
+        if waiters is None:
+            waiters = deque()
+            self._waiters = waiters
+        waiter = self._get_loop().create_future()
+        waiters.append(waiter)
+        try:
+            try:
+                await waiter
+            finally:
+                waiters.remove(waiter)
+        except CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # A slot was reserved for us by release(); give it back.
+                self._value += 1
+            raise
+        finally:
+            # Slots may have been freed while waiters queued behind us.
+            while self._value > 0 and self._wake_next():
+                pass
+        return True
+
+    def release(self) -> None:
+        """Return a slot and wake the next waiter, if any."""
+        self._value += 1
+        self._wake_next()
+
+    def _wake_next(self) -> bool:
+        # Hands one free slot to the first waiter not already woken.
+        waiters = self._waiters
+        if not waiters:
+            return False
+        for waiter in waiters:
+            if not waiter.done():
+                self._value -= 1
+                waiter.set_result(True)
+                return True
+        return False
+
+
+class BoundedSemaphore(Semaphore):
+    """A :class:`Semaphore` that raises ValueError when released more times than acquired."""
+
+    _bound_value: int
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__(value)
+        self._bound_value = value
+
+    def release(self) -> None:
+        """Return a slot; ValueError if that would exceed the initial value."""
+        if self._value >= self._bound_value:
+            raise ValueError("BoundedSemaphore released too many times")
+        super().release()
