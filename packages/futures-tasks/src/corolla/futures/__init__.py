@@ -1,7 +1,22 @@
-"""corolla.futures: Future, Task and the coroutine helpers (gather, wait, timeout, TaskGroup, ...)
-for any asyncio event loop.
+"""corolla.futures: the Future class and the future protocol helpers, for any asyncio event loop.
+
+:class:`Future` is a drop-in for :class:`asyncio.Future` (stdlib tasks can
+await it, corolla tasks can await stdlib futures). The exceptions are the
+stdlib's own classes, re-exported, so ``except asyncio.CancelledError``
+catches corolla's cancellations.
 """
 
-from corolla.futures._compiled import COMPILED
+from asyncio import CancelledError, InvalidStateError
 
-__all__ = ["COMPILED"]
+from corolla.futures._compiled import COMPILED
+from corolla.futures._future import Future, isfuture
+from corolla.futures._wrap import wrap_future
+
+__all__ = [
+    "COMPILED",
+    "CancelledError",
+    "Future",
+    "InvalidStateError",
+    "isfuture",
+    "wrap_future",
+]

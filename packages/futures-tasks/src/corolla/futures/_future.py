@@ -1,0 +1,357 @@
+"""The Future class: a result that will be available later, bound to one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import reprlib
+import sys
+import traceback
+from collections.abc import Callable, Generator
+from typing import Any, Generic, TypeVar
+
+from mypy_extensions import mypyc_attr
+
+from corolla.futures._compiled import COMPILED
+
+_T = TypeVar("_T")
+
+# Internal states; the public ``_state`` property spells them like asyncio does.
+PENDING = 0
+CANCELLED = 1
+FINISHED = 2
+_STATE_NAMES = ("PENDING", "CANCELLED", "FINISHED")
+
+_STOP_ITERATION_MESSAGE = (
+    "StopIteration interacts badly with generators and cannot be raised into a Future"
+)
+# 3.11 raised TypeError for a StopIteration given to set_exception; 3.12 wraps it.
+_WRAP_STOP_ITERATION = sys.version_info >= (3, 12)
+
+DoneCallback = Callable[[Any], object]
+
+
+def _callback_repr(callback: object) -> str:
+    func = getattr(callback, "__func__", None)
+    owner = getattr(callback, "__self__", None)
+    if func is not None and owner is not None:
+        return f"{type(owner).__name__}.{getattr(func, '__name__', repr(func))}()"
+    name = getattr(callback, "__qualname__", None)
+    if isinstance(name, str):
+        return f"{name}()"
+    return repr(callback)
+
+
+def format_callbacks(callbacks: list[object]) -> str:
+    """``cb=[...]`` part of a future's repr: the first callback and the last one."""
+    count = len(callbacks)
+    if count == 0:
+        text = ""
+    elif count == 1:
+        text = _callback_repr(callbacks[0])
+    elif count == 2:
+        text = f"{_callback_repr(callbacks[0])}, {_callback_repr(callbacks[1])}"
+    else:
+        text = (
+            f"{_callback_repr(callbacks[0])}, <{count - 2} more>, {_callback_repr(callbacks[-1])}"
+        )
+    return f"cb=[{text}]"
+
+
+def get_loop_of(fut: object) -> asyncio.AbstractEventLoop:
+    """The loop a future-like object belongs to (``get_loop()``, else ``_loop``)."""
+    getter = getattr(fut, "get_loop", None)
+    if getter is not None:
+        loop: asyncio.AbstractEventLoop = getter()
+        return loop
+    loop_attr: asyncio.AbstractEventLoop = getattr(fut, "_loop")  # noqa: B009
+    return loop_attr
+
+
+def isfuture(obj: object) -> bool:
+    """True for any object following the asyncio future protocol.
+
+    That is what ``asyncio.isfuture`` checks too: the class has an
+    ``_asyncio_future_blocking`` attribute and the object's value is not None.
+    Both corolla's and the stdlib's futures and tasks pass.
+    """
+    return (
+        hasattr(type(obj), "_asyncio_future_blocking")
+        and getattr(obj, "_asyncio_future_blocking", None) is not None
+    )
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Future(Generic[_T]):
+    """A result, or an exception, that becomes available later.
+
+    It behaves like :class:`asyncio.Future`: callbacks added with
+    :meth:`add_done_callback` run through the loop's ``call_soon`` in the
+    context they were added with, awaiting a pending future suspends the
+    awaiting task until it is done, and an exception that nobody ever
+    retrieved is reported to the loop's exception handler when the future is
+    garbage collected. Stdlib tasks can await it and corolla tasks can await
+    stdlib futures: both follow the ``_asyncio_future_blocking`` protocol.
+
+    ``loop`` defaults to the current event loop.
+    """
+
+    # Part of the asyncio future protocol: True while a task waits on it.
+    _asyncio_future_blocking: bool = False
+    _st: int = PENDING
+    _result: Any = None
+    _exception: BaseException | None = None
+    _exception_tb: Any = None
+    _cancel_message: Any = None
+    _cancelled_exc: BaseException | None = None
+    _log_tb: bool = False
+    _source_traceback: Any = None
+    # The first callback lives in two slots; more go to a list.
+    _cb0: DoneCallback | None = None
+    _ctx0: contextvars.Context | None = None
+    _cbs: list[tuple[DoneCallback, contextvars.Context]] | None = None
+
+    def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is None:
+            loop = asyncio.get_event_loop()
+        self._loop: asyncio.AbstractEventLoop = loop
+        if loop.get_debug():
+            # Compiled code has no frame of its own: frame 0 is then the caller.
+            self._source_traceback = traceback.extract_stack(sys._getframe(0 if COMPILED else 1))
+
+    # -- introspection -------------------------------------------------------------
+
+    @property
+    def _state(self) -> str:
+        return _STATE_NAMES[self._st]
+
+    @property
+    def _log_traceback(self) -> bool:
+        return self._log_tb
+
+    @_log_traceback.setter
+    def _log_traceback(self, value: bool) -> None:
+        if value:
+            raise ValueError("_log_traceback can only be set to False")
+        self._log_tb = False
+
+    @property
+    def _callbacks(self) -> list[tuple[DoneCallback, contextvars.Context]]:
+        out: list[tuple[DoneCallback, contextvars.Context]] = []
+        cb0 = self._cb0
+        ctx0 = self._ctx0
+        if cb0 is not None and ctx0 is not None:
+            out.append((cb0, ctx0))
+        cbs = self._cbs
+        if cbs is not None:
+            out.extend(cbs)
+        return out
+
+    def _repr_info(self) -> list[str]:
+        info = [self._state.lower()]
+        if self._st == FINISHED:
+            if self._exception is not None:
+                info.append(f"exception={self._exception!r}")
+            else:
+                info.append(f"result={reprlib.repr(self._result)}")
+        callbacks: list[object] = [cb for cb, _ in self._callbacks]
+        if callbacks:
+            info.append(format_callbacks(callbacks))
+        tb = self._source_traceback
+        if tb:
+            frame = tb[-1]
+            info.append(f"created at {frame[0]}:{frame[1]}")
+        return info
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {' '.join(self._repr_info())}>"
+
+    def __del__(self) -> None:
+        if not self._log_tb:
+            return
+        exc = self._exception
+        context: dict[str, Any] = {
+            "message": f"{type(self).__name__} exception was never retrieved",
+            "exception": exc,
+            "future": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop this future is bound to."""
+        return self._loop
+
+    # -- state ---------------------------------------------------------------------
+
+    def done(self) -> bool:
+        """True once the future has a result, an exception, or was cancelled."""
+        return self._st != PENDING
+
+    def cancelled(self) -> bool:
+        """True if the future was cancelled."""
+        return self._st == CANCELLED
+
+    def _make_cancelled_error(self) -> BaseException:
+        exc = self._cancelled_exc
+        if exc is not None:
+            self._cancelled_exc = None
+            return exc
+        msg = self._cancel_message
+        if msg is None:
+            return asyncio.CancelledError()
+        return asyncio.CancelledError(msg)
+
+    def result(self) -> _T:
+        """The result; raises the exception that was set, or CancelledError.
+
+        Raises :class:`asyncio.InvalidStateError` while the future is pending.
+        """
+        st = self._st
+        if st == FINISHED:
+            self._log_tb = False
+            exc = self._exception
+            if exc is not None:
+                raise exc.with_traceback(self._exception_tb)
+            result: _T = self._result
+            return result
+        if st == CANCELLED:
+            raise self._make_cancelled_error()
+        raise asyncio.InvalidStateError("Result is not ready.")
+
+    def exception(self) -> BaseException | None:
+        """The exception that was set, or None if a result was set.
+
+        Raises CancelledError if the future was cancelled and
+        :class:`asyncio.InvalidStateError` while it is pending.
+        """
+        st = self._st
+        if st == FINISHED:
+            self._log_tb = False
+            return self._exception
+        if st == CANCELLED:
+            raise self._make_cancelled_error()
+        raise asyncio.InvalidStateError("Exception is not set.")
+
+    # -- callbacks -----------------------------------------------------------------
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        """Call ``fn(future)`` through the loop once the future is done.
+
+        It runs in ``context``, by default a copy of the current context.
+        If the future is already done, it is scheduled right away.
+        """
+        if self._st != PENDING:
+            self._loop.call_soon(fn, self, context=context)
+            return
+        if context is None:
+            context = contextvars.copy_context()
+        if self._cb0 is None:
+            self._cb0 = fn
+            self._ctx0 = context
+            return
+        cbs = self._cbs
+        if cbs is None:
+            self._cbs = [(fn, context)]
+        else:
+            cbs.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        """Remove every registration of ``fn``; return how many were removed."""
+        removed = 0
+        cb0 = self._cb0
+        if cb0 is not None and cb0 == fn:
+            self._cb0 = None
+            self._ctx0 = None
+            removed += 1
+        cbs = self._cbs
+        if cbs is not None:
+            kept = [item for item in cbs if item[0] != fn]
+            removed += len(cbs) - len(kept)
+            self._cbs = kept if kept else None
+        return removed
+
+    def _schedule_callbacks(self) -> None:
+        loop = self._loop
+        cb0 = self._cb0
+        if cb0 is not None:
+            ctx0 = self._ctx0
+            self._cb0 = None
+            self._ctx0 = None
+            loop.call_soon(cb0, self, context=ctx0)
+        cbs = self._cbs
+        if cbs is not None:
+            self._cbs = None
+            for fn, ctx in cbs:
+                loop.call_soon(fn, self, context=ctx)
+
+    # -- completion ----------------------------------------------------------------
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Cancel the future and schedule its callbacks.
+
+        Returns False if it was already done. ``msg`` becomes the argument of
+        the CancelledError that awaiting it raises.
+        """
+        self._log_tb = False
+        if self._st != PENDING:
+            return False
+        self._st = CANCELLED
+        self._cancel_message = msg
+        self._schedule_callbacks()
+        return True
+
+    def set_result(self, result: _T) -> None:
+        """Mark the future done with ``result``.
+
+        Raises :class:`asyncio.InvalidStateError` if it is already done.
+        """
+        if self._st != PENDING:
+            raise asyncio.InvalidStateError(f"{self._state}: {self!r}")
+        self._result = result
+        self._st = FINISHED
+        self._schedule_callbacks()
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        """Mark the future done with an exception (a class is instantiated).
+
+        Raises :class:`asyncio.InvalidStateError` if it is already done and
+        TypeError for something that is not an exception. A StopIteration
+        cannot travel through a coroutine, so it is refused (3.11) or wrapped
+        in a RuntimeError (3.12+), as asyncio does.
+        """
+        if self._st != PENDING:
+            raise asyncio.InvalidStateError(f"{self._state}: {self!r}")
+        exc: object = exception
+        if isinstance(exc, type):
+            exc = exc()
+        if not isinstance(exc, BaseException):
+            raise TypeError(f"invalid exception object {exc!r}")
+        if isinstance(exc, StopIteration):
+            if not _WRAP_STOP_ITERATION:
+                raise TypeError(_STOP_ITERATION_MESSAGE)
+            wrapped = RuntimeError(_STOP_ITERATION_MESSAGE)
+            wrapped.__cause__ = exc
+            wrapped.__context__ = exc
+            exc = wrapped
+        self._exception = exc
+        self._exception_tb = exc.__traceback__
+        self._st = FINISHED
+        self._schedule_callbacks()
+        self._log_tb = True
+
+    # -- awaiting ------------------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        if self._st == PENDING:
+            self._asyncio_future_blocking = True
+            yield self
+            if self._st == PENDING:
+                raise RuntimeError("await wasn't used with future")
+        return self.result()
+
+    def __iter__(self) -> Generator[Any, None, _T]:
+        return self.__await__()

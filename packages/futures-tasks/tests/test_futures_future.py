@@ -1,0 +1,332 @@
+"""corolla.futures.Future behaves like asyncio.Future, on any loop."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import gc
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from corolla.futures import (
+    CancelledError,
+    Future,
+    InvalidStateError,
+    isfuture,
+    wrap_future,
+)
+
+# Typed loosely: asyncio.isfuture narrows to asyncio.Future.
+STDLIB_ISFUTURE: Callable[[object], bool] = asyncio.isfuture
+VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
+    return loop.run_until_complete(coro)
+
+
+def test_initial_state(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    assert not fut.done()
+    assert not fut.cancelled()
+    assert fut.get_loop() is loop
+    assert fut._state == "PENDING"
+    with pytest.raises(InvalidStateError, match="Result is not ready"):
+        fut.result()
+    with pytest.raises(InvalidStateError, match="Exception is not set"):
+        fut.exception()
+    assert isfuture(fut)
+    assert STDLIB_ISFUTURE(fut)
+    assert not isfuture(Future)
+    assert not isfuture(object())
+    assert "pending" in repr(fut)
+
+
+def test_default_loop_is_current(loop: asyncio.AbstractEventLoop) -> None:
+    async def make() -> Future[int]:
+        return Future()
+
+    assert run(loop, make()).get_loop() is loop
+
+
+def test_generic_alias() -> None:
+    alias = Future[int]
+    assert alias.__origin__ is Future  # type: ignore[attr-defined]
+
+
+def test_set_result(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.set_result(42)
+    assert fut.done()
+    assert not fut.cancelled()
+    assert fut.result() == 42
+    assert fut.exception() is None
+    assert fut._state == "FINISHED"
+    assert "result=42" in repr(fut)
+    with pytest.raises(InvalidStateError, match="FINISHED"):
+        fut.set_result(1)
+    with pytest.raises(InvalidStateError):
+        fut.set_exception(ValueError())
+    assert not fut.cancel()
+
+
+def test_set_exception(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.set_exception(ValueError("boom"))
+    assert isinstance(fut.exception(), ValueError)
+    with pytest.raises(ValueError, match="boom"):
+        fut.result()
+    assert "exception=ValueError('boom')" in repr(fut)
+
+
+def test_set_exception_class_is_instantiated(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.set_exception(KeyError)
+    assert type(fut.exception()) is KeyError
+
+
+def test_set_exception_rejects_non_exception(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    with pytest.raises(TypeError):
+        fut.set_exception(42)  # type: ignore[arg-type]
+    assert not fut.done()
+
+
+def test_set_exception_stop_iteration(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    if sys.version_info >= (3, 12):
+        fut.set_exception(StopIteration())
+        exc = fut.exception()
+        assert isinstance(exc, RuntimeError)
+        assert isinstance(exc.__cause__, StopIteration)
+    else:
+        with pytest.raises(TypeError, match="StopIteration"):
+            fut.set_exception(StopIteration())
+
+
+def test_cancel_with_message(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    assert fut.cancel("why")
+    assert fut.cancelled()
+    assert fut.done()
+    assert fut._state == "CANCELLED"
+    assert not fut.cancel()
+    with pytest.raises(CancelledError) as info:
+        fut.result()
+    assert info.value.args == ("why",)
+    with pytest.raises(CancelledError):
+        fut.exception()
+    with pytest.raises(InvalidStateError):
+        fut.set_result(1)
+    assert "cancelled" in repr(fut)
+
+
+def test_cancel_without_message(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.cancel()
+    with pytest.raises(CancelledError) as info:
+        fut.result()
+    assert info.value.args == ()
+
+
+def test_awaiting_cancelled_future_raises(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+
+    async def waiter() -> int:
+        return await fut
+
+    task = loop.create_task(waiter())
+    loop.call_soon(fut.cancel, "stop")
+    with pytest.raises(CancelledError):
+        run(loop, task)
+    assert task.cancelled()
+
+
+def test_callbacks_order_and_context(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[str] = Future(loop=loop)
+    seen: list[tuple[str, str]] = []
+
+    def make(tag: str) -> Any:
+        def cb(f: Future[str]) -> None:
+            assert f is fut
+            seen.append((tag, VAR.get()))
+
+        return cb
+
+    token = VAR.set("outer")
+    fut.add_done_callback(make("a"))
+    VAR.reset(token)
+    ctx = contextvars.copy_context()
+    ctx.run(VAR.set, "explicit")
+    fut.add_done_callback(make("b"), context=ctx)
+    fut.add_done_callback(make("c"))
+    assert len(fut._callbacks) == 3
+    assert "cb=[" in repr(fut)
+    fut.set_result("x")
+    assert seen == []  # callbacks go through the loop, never inline
+    run(loop, asyncio.sleep(0))
+    assert seen == [("a", "outer"), ("b", "explicit"), ("c", "unset")]
+
+    # A callback added to a done future is scheduled right away.
+    fut.add_done_callback(make("late"))
+    run(loop, asyncio.sleep(0))
+    assert seen[-1] == ("late", "unset")
+
+
+def test_remove_done_callback(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    calls: list[str] = []
+
+    def a(f: object) -> None:
+        calls.append("a")
+
+    def b(f: object) -> None:
+        calls.append("b")
+
+    fut.add_done_callback(a)
+    fut.add_done_callback(b)
+    fut.add_done_callback(a)
+    fut.add_done_callback(a)
+    assert fut.remove_done_callback(a) == 3
+    assert fut.remove_done_callback(a) == 0
+    fut.set_result(1)
+    run(loop, asyncio.sleep(0))
+    assert calls == ["b"]
+
+
+def test_callbacks_on_cancel(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    seen: list[bool] = []
+    fut.add_done_callback(lambda f: seen.append(f.cancelled()))
+    fut.cancel()
+    run(loop, asyncio.sleep(0))
+    assert seen == [True]
+
+
+def test_stdlib_task_awaits_corolla_future(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+
+    async def waiter() -> int:
+        return await fut + 1
+
+    task = asyncio.Task(waiter(), loop=loop)
+    loop.call_soon(fut.set_result, 41)
+    assert run(loop, task) == 42
+    assert not fut._asyncio_future_blocking
+
+
+def test_yield_from_iter(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.set_result(7)
+    gen = iter(fut)
+    with pytest.raises(StopIteration) as info:
+        next(gen)
+    assert info.value.value == 7
+
+
+def test_await_without_task_raises(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    gen = fut.__await__()
+    assert next(gen) is fut
+    with pytest.raises(RuntimeError, match="await wasn't used with future"):
+        next(gen)
+
+
+def test_log_traceback_setter(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.set_exception(ValueError())
+    assert fut._log_traceback
+    with pytest.raises(ValueError):
+        fut._log_traceback = True
+    fut._log_traceback = False
+    assert not fut._log_traceback
+
+
+def _collect_reports(loop: asyncio.AbstractEventLoop) -> list[dict[str, Any]]:
+    reports: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reports.append(context))
+    return reports
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_exception_never_retrieved(loop: asyncio.AbstractEventLoop, debug: bool) -> None:
+    reports = _collect_reports(loop)
+    loop.set_debug(debug)
+    fut: Future[int] = Future(loop=loop)
+    fut.set_exception(ValueError("lost"))
+    del fut
+    gc.collect()
+    assert len(reports) == 1
+    assert reports[0]["message"] == "Future exception was never retrieved"
+    assert isinstance(reports[0]["exception"], ValueError)
+    assert ("source_traceback" in reports[0]) is debug
+    if debug:
+        frames = reports[0]["source_traceback"]
+        assert frames[-1].name == "test_exception_never_retrieved"
+
+
+def test_retrieved_exception_is_not_reported(loop: asyncio.AbstractEventLoop) -> None:
+    reports = _collect_reports(loop)
+    fut: Future[int] = Future(loop=loop)
+    fut.set_exception(ValueError("seen"))
+    fut.exception()
+    del fut
+    other: Future[int] = Future(loop=loop)
+    other.set_exception(ValueError("seen"))
+    with pytest.raises(ValueError):
+        other.result()
+    del other
+    gc.collect()
+    assert reports == []
+
+
+def test_subclass_takes_attributes(loop: asyncio.AbstractEventLoop) -> None:
+    class MyFuture(Future[int]):
+        pass
+
+    fut = MyFuture(loop=loop)
+    fut.extra = 1  # type: ignore[attr-defined]
+    fut.set_result(3)
+    assert fut.result() == 3
+    assert "MyFuture" in repr(fut)
+
+
+def test_wrap_future(loop: asyncio.AbstractEventLoop) -> None:
+    cf: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+    async def main() -> int:
+        wrapped = wrap_future(cf)
+        assert isfuture(wrapped)
+        assert wrap_future(wrapped) is wrapped
+        threading.Thread(target=cf.set_result, args=(5,)).start()
+        result: int = await wrapped
+        return result
+
+    assert run(loop, main()) == 5
+
+
+def test_wrap_future_exception_and_cancel(loop: asyncio.AbstractEventLoop) -> None:
+    failing: concurrent.futures.Future[int] = concurrent.futures.Future()
+    pending: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+    async def main() -> None:
+        wrapped = wrap_future(failing)
+        failing.set_exception(KeyError("k"))
+        with pytest.raises(KeyError):
+            await wrapped
+        other = wrap_future(pending)
+        other.cancel()
+        await asyncio.sleep(0)
+        assert pending.cancelled()
+
+    run(loop, main())
+
+
+def test_wrap_future_rejects_other_objects(loop: asyncio.AbstractEventLoop) -> None:
+    with pytest.raises(TypeError):
+        wrap_future(object(), loop=loop)
