@@ -1,5 +1,15 @@
 """corolla.queues: Queue, LifoQueue and PriorityQueue (with shutdown) for any asyncio event loop."""
 
 from corolla.queues._compiled import COMPILED
+from corolla.queues._errors import QueueEmpty, QueueFull, QueueShutDown
+from corolla.queues._queue import LifoQueue, PriorityQueue, Queue
 
-__all__ = ["COMPILED"]
+__all__ = [
+    "COMPILED",
+    "LifoQueue",
+    "PriorityQueue",
+    "Queue",
+    "QueueEmpty",
+    "QueueFull",
+    "QueueShutDown",
+]
