@@ -1,0 +1,157 @@
+"""Handle and TimerHandle: the callbacks the loop schedules."""
+
+from __future__ import annotations
+
+import functools
+import reprlib
+import sys
+import traceback
+from collections.abc import Callable
+from contextvars import Context, copy_context
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corolla.loop._core import LoopCore
+
+
+def _noop(*args: object) -> None:
+    return None
+
+
+def _describe_args(args: tuple[object, ...]) -> str:
+    short = reprlib.Repr()
+    short.maxstring = 40
+    short.maxother = 40
+    return "(" + ", ".join(short.repr(a) for a in args) + ")"
+
+
+def describe_callback(callback: object, args: tuple[object, ...] | None) -> str:
+    """A short human description of ``callback(*args)`` with its source location."""
+    target = callback
+    if isinstance(target, functools.partial):
+        inner = describe_callback(target.func, tuple(target.args))
+        return f"functools.partial({inner})" + ("" if args is None else _describe_args(args))
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+    text = str(name) if name is not None else repr(target)
+    if args is not None:
+        text += _describe_args(args)
+    func = getattr(target, "__func__", target)
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        text += f" at {code.co_filename}:{code.co_firstlineno}"
+    return text
+
+
+class Handle:
+    """A callback scheduled on the loop by ``call_soon`` and friends.
+
+    ``cancel()`` stops it from running if it has not run yet.
+    """
+
+    def __init__(
+        self,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+        loop: LoopCore,
+        context: Context | None = None,
+    ) -> None:
+        self._callback: Callable[..., object] = callback
+        self._args: tuple[object, ...] = args
+        self._loop = loop
+        self._context: Context = copy_context() if context is None else context
+        self._cancelled = False
+        self._repr: str = ""
+        self._source_traceback: traceback.StackSummary | None = None
+        if loop._debug:
+            self._source_traceback = traceback.extract_stack(sys._getframe(1))
+
+    def get_context(self) -> Context:
+        """The :class:`contextvars.Context` the callback runs in."""
+        return self._context
+
+    def cancel(self) -> None:
+        """Stop the callback from running; it is released at once."""
+        if not self._cancelled:
+            self._cancelled = True
+            if self._loop._debug:
+                self._repr = self._describe()
+            self._callback = _noop
+            self._args = ()
+
+    def cancelled(self) -> bool:
+        """True once ``cancel()`` has been called."""
+        return self._cancelled
+
+    def _describe(self) -> str:
+        parts = [type(self).__name__]
+        if self._cancelled:
+            parts.append("cancelled")
+        if self._callback is not _noop:
+            parts.append(describe_callback(self._callback, self._args))
+        elif self._repr:
+            return self._repr
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            parts.append(f"created at {frame.filename}:{frame.lineno}")
+        return "<" + " ".join(parts) + ">"
+
+    def __repr__(self) -> str:
+        return self._describe()
+
+    def _run(self) -> None:
+        try:
+            self._context.run(self._callback, *self._args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            context: dict[str, Any] = {
+                "message": f"Exception in callback {describe_callback(self._callback, self._args)}",
+                "exception": exc,
+                "handle": self,
+            }
+            if self._source_traceback:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+
+
+class TimerHandle(Handle):
+    """A callback scheduled for a point in loop time by ``call_at``/``call_later``."""
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+        loop: LoopCore,
+        context: Context | None = None,
+    ) -> None:
+        super().__init__(callback, args, loop, context)
+        self._when = when
+        self._scheduled = False
+
+    def when(self) -> float:
+        """The loop time (``loop.time()`` clock) the callback is scheduled for."""
+        return self._when
+
+    def cancel(self) -> None:
+        """Stop the callback from running; the loop drops it from its timer heap lazily."""
+        if not self._cancelled:
+            if self._scheduled:
+                self._loop._timer_cancelled()
+            super().cancel()
+
+    def _describe(self) -> str:
+        text = super()._describe()
+        return text[:-1] + f" when={self._when}>" if text.endswith(">") else text
+
+    def __lt__(self, other: TimerHandle) -> bool:
+        return self._when < other._when
+
+    def __le__(self, other: TimerHandle) -> bool:
+        return self._when <= other._when
+
+    def __gt__(self, other: TimerHandle) -> bool:
+        return self._when > other._when
+
+    def __ge__(self, other: TimerHandle) -> bool:
+        return self._when >= other._when
