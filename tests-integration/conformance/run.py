@@ -1,0 +1,501 @@
+"""CPython's own asyncio test suite, run with corolla swapped in.
+
+  python tests-integration/conformance/run.py [--mode loop|classes|stdlib]
+      [--python 3.12 | --python /path/to/python] [--modules test_locks,test_queues]
+      [--timeout 30] [--ci] [--update-baseline] [--json PATH]
+
+Modes: ``stdlib`` runs the tests as CPython ships them (the baseline this
+runner is validated against); ``loop`` makes every loop the tests obtain a
+corolla loop (policy, asyncio.new_event_loop, asyncio.SelectorEventLoop(...),
+test_utils.TestCase.new_test_loop, IsolatedAsyncioTestCase, asyncio.run);
+``classes`` does that and also puts corolla's Future, Task, gather/wait/...,
+locks, queues and streams in place of asyncio's names, for what corolla has.
+
+Each module runs in its own subprocess (``_worker.py``); a test running longer
+than ``--timeout`` is recorded as hung and the module goes on with a fresh
+worker. Out-of-scope tests (classification.py, README.md) are listed, not run.
+
+``--ci``: Python 3.11, mode loop, the CI module list, 30 s per test; compares
+each module's passed count with baseline.json and exits 1 when one falls.
+``--update-baseline`` writes the counts of this run into baseline.json.
+
+``--python X.Y`` uses the running interpreter if it is X.Y, else the pyenv (or
+PATH) pythonX.Y with corolla's package sources on PYTHONPATH; ``--python PATH``
+uses that interpreter and whatever corolla it has installed (e.g. a venv with
+compiled wheels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+RESULTS = HERE / "results"
+BASELINE = HERE / "baseline.json"
+WORKER = HERE / "_worker.py"
+
+sys.path.insert(0, str(HERE))
+import classification  # noqa: E402
+
+MODES = ("stdlib", "loop", "classes")
+
+# The modules --ci runs: those that finish well inside CI's budget on 3.11.
+CI_PYTHON = "3.11"
+CI_MODES = ("loop",)
+CI_MODULES = [
+    "test_buffered_proto",
+    "test_context",
+    "test_events",
+    "test_futures",
+    "test_futures2",
+    "test_locks",
+    "test_pep492",
+    "test_queues",
+    "test_runners",
+    "test_sendfile",
+    "test_server",
+    "test_sock_lowlevel",
+    "test_streams",
+    "test_subprocess",
+    "test_taskgroups",
+    "test_tasks",
+    "test_threads",
+    "test_timeouts",
+    "test_unix_events",
+    "test_waitfor",
+]
+CI_TIMEOUT = 30.0
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "hung")
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    status: str = "ran"  # ran | unavailable | out-of-scope
+    reason: str = ""
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    out_of_scope: int = 0
+    seconds: float = 0.0
+    restarts: int = 0
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    excluded: list[list[str]] = field(default_factory=list)
+    swapped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> int:
+        return self.counts["passed"]
+
+    def record(self, test: str, outcome: str, detail: str = "", seconds: float = 0.0) -> None:
+        if test in self.tests:  # e.g. a tearDown error after the result
+            return
+        self.tests[test] = {"outcome": outcome, "detail": detail, "seconds": seconds}
+        self.counts[outcome] += 1
+
+
+# --------------------------------------------------------------------------
+# interpreters
+
+
+def pyenv_python(version: str) -> str | None:
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
+    for root in filter(None, roots):
+        for cand in sorted(Path(root, "versions").glob(f"{version}.*"), reverse=True):
+            exe = cand / "bin" / "python"
+            if exe.exists():
+                return str(exe)
+    return shutil.which(f"python{version}")
+
+
+def resolve_python(spec: str | None) -> tuple[str, dict[str, str]]:
+    """The interpreter to run and the environment to run it with."""
+    env = dict(os.environ)
+    env.pop("PYTHONASYNCIODEBUG", None)
+    if spec is None:
+        return sys.executable, env
+    if os.sep in spec or Path(spec).exists():
+        return spec, env
+    if spec == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return sys.executable, env
+    exe = pyenv_python(spec)
+    if exe is None:
+        raise SystemExit(f"no Python {spec} found (pyenv or PATH)")
+    srcs = [str(p) for p in sorted((ROOT / "packages").glob("*/src")) if p.is_dir()]
+    env["PYTHONPATH"] = os.pathsep.join([*srcs, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return exe, env
+
+
+def python_version(python: str, env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
+def list_modules(python: str, env: dict[str, str]) -> list[str]:
+    code = (
+        "import os, test.test_asyncio as t; "
+        "print('\\n'.join(sorted(f[:-3] for f in os.listdir(os.path.dirname(t.__file__)) "
+        "if f.startswith('test_') and f.endswith('.py'))))"
+    )
+    out = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"{python} has no test.test_asyncio:\n{out.stderr}")
+    return out.stdout.split()
+
+
+# --------------------------------------------------------------------------
+# one module
+
+
+def run_module(
+    python: str,
+    env: dict[str, str],
+    module: str,
+    mode: str,
+    timeout: float,
+    logdir: Path,
+    package: str = "test.test_asyncio",
+) -> ModuleResult:
+    res = ModuleResult(module)
+    rule = classification.module_excluded(module)
+    if rule is not None:
+        res.status, res.reason = "out-of-scope", f"{rule.kind}: {rule.reason}"
+        return res
+    start = time.monotonic()
+    log = logdir / f"{module}.log"
+    with tempfile.TemporaryDirectory(prefix="corolla-conf-") as tmp:
+        events_path = Path(tmp, "events.jsonl")
+        skip_path = Path(tmp, "skip.txt")
+        planned: list[str] | None = None
+        while True:
+            skip_path.write_text("\n".join(res.tests) + "\n")
+            events_path.write_text("")
+            cmd = [python, str(WORKER), "--module", module, "--mode", mode,
+                   "--out", str(events_path), "--timeout", str(timeout),
+                   "--skip", str(skip_path), "--package", package]  # fmt: skip
+            with open(log, "a") as logf:
+                logf.write(f"\n===== {' '.join(cmd)}\n")
+                logf.flush()
+                proc = subprocess.Popen(
+                    cmd, env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=tempfile.gettempdir(),
+                )  # fmt: skip
+                current, ended, pos, last = None, False, 0, time.monotonic()
+                events: list[dict[str, Any]] = []
+                while True:
+                    rc = proc.poll()
+                    with open(events_path) as f:
+                        f.seek(pos)
+                        chunk = f.read()
+                    complete = chunk[: chunk.rfind("\n") + 1]
+                    pos += len(complete.encode())
+                    for line in complete.splitlines():
+                        ev = json.loads(line)
+                        events.append(ev)
+                        last = time.monotonic()
+                        kind = ev["event"]
+                        if kind == "start":
+                            current = ev["test"]
+                        elif kind == "result":
+                            res.record(ev["test"], ev["outcome"], ev.get("detail", ""),
+                                       ev.get("seconds", 0.0))  # fmt: skip
+                            current = None
+                        elif kind == "plan" and planned is None:
+                            planned = ev["run"]
+                            res.excluded = ev["out_of_scope"]
+                            res.out_of_scope = len(res.excluded)
+                        elif kind == "swaps":
+                            res.swapped, res.missing = ev["swapped"], ev["missing"]
+                        elif kind == "unavailable":
+                            res.status, res.reason = "unavailable", ev["reason"]
+                        elif kind == "end":
+                            ended = True
+                    if rc is not None and not complete:
+                        break
+                    # faulthandler ends a hung test itself; this is the guard
+                    # for a worker stuck outside a test (fixtures, import).
+                    if time.monotonic() - last > timeout + 60:
+                        proc.kill()
+                        proc.wait()
+                        break
+                    time.sleep(0.05)
+            if res.status == "unavailable" or ended:
+                break
+            tail = log.read_text(errors="replace")[-3000:]
+            if current is not None:
+                res.record(current, "hung", f"no result within {timeout:g}s\n{tail}", timeout)
+                res.restarts += 1
+                continue
+            # The worker died outside any test: stop here, count what is left.
+            res.record(f"{module} (worker exit {proc.returncode})", "error", tail)
+            break
+    if planned is not None:
+        for test in planned:
+            if test not in res.tests:
+                res.record(test, "error", "not run: the worker stopped before reaching it")
+    res.seconds = round(time.monotonic() - start, 1)
+    return res
+
+
+# --------------------------------------------------------------------------
+# reporting and baseline
+
+
+def table(results: list[ModuleResult], title: str) -> str:
+    head = f"{'module':<26}{'passed':>7}{'failed':>7}{'errors':>7}{'skipped':>8}{'hung':>5}"
+    head += f"{'out-of-scope':>13}{'secs':>7}  note"
+    lines = [title, head, "-" * len(head)]
+    tot = dict.fromkeys(OUTCOMES, 0)
+    oos = 0
+    for r in results:
+        if r.status == "out-of-scope":
+            lines.append(f"{r.module:<26}{'':>34}{'module':>13}{'':>7}  out of scope ({r.reason})")
+            continue
+        if r.status == "unavailable":
+            first = r.reason.strip().splitlines()[-1] if r.reason.strip() else ""
+            lines.append(f"{r.module:<26}{'':>47}  unavailable: {first[:100]}")
+            continue
+        c = r.counts
+        for k in OUTCOMES:
+            tot[k] += c[k]
+        oos += r.out_of_scope
+        note = f"{r.restarts} restart(s)" if r.restarts else ""
+        lines.append(
+            f"{r.module:<26}{c['passed']:>7}{c['failed']:>7}{c['error']:>7}{c['skipped']:>8}"
+            f"{c['hung']:>5}{r.out_of_scope:>13}{r.seconds:>7.0f}  {note}"
+        )
+    lines.append("-" * len(head))
+    lines.append(
+        f"{'TOTAL':<26}{tot['passed']:>7}{tot['failed']:>7}{tot['error']:>7}{tot['skipped']:>8}"
+        f"{tot['hung']:>5}{oos:>13}"
+    )
+    return "\n".join(lines)
+
+
+def failures(results: list[ModuleResult]) -> str:
+    lines = []
+    for r in results:
+        if r.status == "unavailable":
+            lines.append(
+                f"{r.module}: unavailable\n    " + r.reason.strip().replace("\n", "\n    ")
+            )
+        for test, rec in r.tests.items():
+            if rec["outcome"] in ("failed", "error", "hung"):
+                detail = [ln for ln in rec["detail"].strip().splitlines() if ln.strip()]
+                last = detail[-1].strip() if detail else ""
+                if rec["outcome"] == "hung":
+                    last = detail[0] if detail else "hung"
+                lines.append(
+                    f"{rec['outcome'].upper():6} {classification.short_id(test)}: {last[:160]}"
+                )
+    return "\n".join(lines)
+
+
+def rules_markdown() -> str:
+    """The classification as the Markdown table README.md carries."""
+    lines = ["| module | tests | kind | reason |", "|---|---|---|---|"]
+    for r in classification.RULES:
+        what = f"source contains `{r.source}`" if r.source else f"`{r.pattern}`"
+        if r.pattern == "*" and not r.source:
+            what = "whole module (`*`)"
+        mod = "every module" if r.module == "*" else r.module
+        lines.append(f"| {mod} | {what} | {r.kind} | {r.reason} |")
+    for module, keeps in classification.KEEP.items():
+        for k in keeps:
+            lines.append(f"| {module} | `{k}` | **kept in scope** | the one variant that runs |")
+    return "\n".join(lines)
+
+
+def totals_line(results: list[ModuleResult]) -> str:
+    tot = dict.fromkeys(OUTCOMES, 0)
+    for r in results:
+        if r.status == "ran":
+            for k in OUTCOMES:
+                tot[k] += r.counts[k]
+    unavailable = sum(r.status == "unavailable" for r in results)
+    # The plain "N passed, N failed, N skipped" form CI logs recognise.
+    return (
+        f"conformance: {tot['passed']} passed, "
+        f"{tot['failed'] + tot['error'] + tot['hung']} failed, "
+        f"{tot['skipped']} skipped ({unavailable} module(s) unavailable)"
+    )
+
+
+def compare_baseline(
+    baseline: dict[str, int], results: dict[str, tuple[str, int]]
+) -> tuple[bool, list[str]]:
+    """Compare passed counts with the baseline.
+
+    ``results`` maps module -> (status, passed). A module fails when it has a
+    baseline and either passed fewer tests or could not run; a module with no
+    baseline never fails. Returns (ok, messages).
+    """
+    ok = True
+    msgs: list[str] = []
+    for module, (status, passed) in sorted(results.items()):
+        base = baseline.get(module)
+        if status == "out-of-scope":
+            continue
+        if status == "unavailable":
+            if base is not None:
+                ok = False
+                msgs.append(f"FAIL {module}: unavailable, baseline {base} passed")
+            else:
+                msgs.append(f"ok   {module}: unavailable (no baseline yet)")
+            continue
+        if base is None:
+            msgs.append(f"ok   {module}: {passed} passed (no baseline yet)")
+        elif passed < base:
+            ok = False
+            msgs.append(f"FAIL {module}: {passed} passed, baseline {base}")
+        elif passed > base:
+            msgs.append(
+                f"ok   {module}: {passed} passed, above baseline {base} (--update-baseline)"
+            )
+        else:
+            msgs.append(f"ok   {module}: {passed} passed (= baseline)")
+    return ok, msgs
+
+
+def updated_baseline(
+    baseline: dict[str, int], results: dict[str, tuple[str, int]]
+) -> dict[str, int]:
+    """The baseline with the modules of this run set to their passed counts."""
+    new = dict(baseline)
+    for module, (status, passed) in results.items():
+        if status == "ran":
+            new[module] = passed
+    return dict(sorted(new.items()))
+
+
+def load_baseline(path: Path = BASELINE) -> dict[str, dict[str, dict[str, int]]]:
+    if not path.exists():
+        return {}
+    data: dict[str, dict[str, dict[str, int]]] = json.loads(path.read_text())
+    return data
+
+
+def corolla_compiled(python: str, env: dict[str, str]) -> str:
+    code = (
+        "import importlib\n"
+        "out = []\n"
+        "for n in ('loop','futures','tasks','sync','queues','transports','streams'):\n"
+        "    try: m = importlib.import_module('corolla.' + n)\n"
+        "    except ImportError: continue\n"
+        "    out.append(f\"{n}={'compiled' if getattr(m, 'COMPILED', False) else 'pure'}\")\n"
+        "print(' '.join(out) or 'corolla not importable')\n"
+    )
+    out = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=False)
+    return out.stdout.strip() or out.stderr.strip()[-200:]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--mode", choices=MODES, action="append",
+                    help="stdlib, loop or classes (repeatable; default loop)")  # fmt: skip
+    ap.add_argument("--python", help="X.Y or a path to an interpreter (default: this one)")
+    ap.add_argument("--modules", help="comma-separated module names (default: all)")
+    ap.add_argument("--timeout", type=float, default=None, help="seconds per test (default 30)")
+    ap.add_argument("--ci", action="store_true", help="CI run: 3.11, CI modules, baseline check")
+    ap.add_argument("--update-baseline", action="store_true", help="write this run's counts")
+    ap.add_argument("--json", help="where to write the JSON report (default: results/)")
+    ap.add_argument("--show-failures", action="store_true",
+                    help="list each failing test with the last line of its error")  # fmt: skip
+    ap.add_argument("--rules-markdown", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.rules_markdown:
+        print(rules_markdown())
+        return 0
+
+    modes = args.mode or (list(CI_MODES) if args.ci else ["loop"])
+    py_spec = args.python or (CI_PYTHON if args.ci else None)
+    python, env = resolve_python(py_spec)
+    version = python_version(python, env)
+    short = ".".join(version.split(".")[:2])
+    timeout = args.timeout or CI_TIMEOUT
+    if args.modules:
+        modules = [m.strip() for m in args.modules.split(",") if m.strip()]
+        modules = [m if m.startswith("test_") else f"test_{m}" for m in modules]
+    elif args.ci or args.update_baseline:
+        modules = list(CI_MODULES)
+    else:
+        modules = list_modules(python, env)
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    RESULTS.mkdir(exist_ok=True)
+    logdir = RESULTS / f"logs-{stamp}-py{short}"
+    logdir.mkdir(exist_ok=True)
+    compiled = corolla_compiled(python, env)
+    print(f"Python {version} ({python}); corolla: {compiled}; {timeout:g}s per test", flush=True)
+
+    report: dict[str, Any] = {
+        "python": version, "interpreter": python, "corolla": compiled,
+        "timeout": timeout, "started": stamp, "modes": {},
+    }  # fmt: skip
+    all_results: dict[str, list[ModuleResult]] = {}
+    for mode in modes:
+        results = []
+        for module in modules:
+            print(f"[{mode}] {module} ...", end=" ", flush=True)
+            r = run_module(python, env, module, mode, timeout, logdir)
+            summary = r.status if r.status != "ran" else (
+                f"{r.passed} passed, {r.counts['failed'] + r.counts['error']} failed/errors, "
+                f"{r.counts['hung']} hung, {r.out_of_scope} out of scope, {r.seconds:.0f}s"
+            )  # fmt: skip
+            print(summary, flush=True)
+            results.append(r)
+        all_results[mode] = results
+        report["modes"][mode] = {r.module: asdict(r) for r in results}
+        if args.show_failures:
+            print(failures(results))
+        print()
+        print(table(results, f"== mode {mode}, Python {version}"))
+        swapped = next((r for r in results if r.swapped), None)
+        if swapped is not None and mode == "classes":
+            print("swapped:", *swapped.swapped, sep="\n  ")
+            if swapped.missing:
+                print("not provided by corolla (stdlib kept):", ", ".join(swapped.missing))
+        print(totals_line(results))
+
+    out = Path(args.json) if args.json else RESULTS / f"conformance-{stamp}-py{short}.json"
+    out.write_text(json.dumps(report, indent=1))
+    print(f"\nJSON report: {out}\nworker logs: {logdir}")
+
+    rc = 0
+    if args.ci or args.update_baseline:
+        baseline = load_baseline()
+        for mode, results in all_results.items():
+            counts = {r.module: (r.status, r.passed) for r in results}
+            mode_base = baseline.get(short, {}).get(mode, {})
+            if args.update_baseline:
+                baseline.setdefault(short, {})[mode] = updated_baseline(mode_base, counts)
+                continue
+            ok, msgs = compare_baseline(mode_base, counts)
+            print(f"\nbaseline check, Python {short}, mode {mode}:")
+            print("\n".join("  " + m for m in msgs))
+            if not ok:
+                rc = 1
+        if args.update_baseline:
+            BASELINE.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+            print(f"baseline written: {BASELINE}")
+        else:
+            print("baseline check:", "passed" if rc == 0 else "FAILED")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
