@@ -1,7 +1,56 @@
 """corolla.transports: Protocols and transports: TCP, UDP, Unix, TLS and pipes, servers, sendfile
 and Happy Eyeballs.
+
+The connection functions take the event loop as their first argument and
+otherwise mirror the methods of :class:`asyncio.AbstractEventLoop` of the same
+name; they use only the loop's public interface, so they work on any asyncio
+event loop. The protocol and transport interfaces are the stdlib's own classes,
+so ``isinstance`` checks hold in both directions.
 """
 
-from corolla.transports._compiled import COMPILED
+from asyncio import (
+    BaseProtocol,
+    BaseTransport,
+    BufferedProtocol,
+    DatagramProtocol,
+    DatagramTransport,
+    Protocol,
+    ReadTransport,
+    SubprocessProtocol,
+    SubprocessTransport,
+    Transport,
+    WriteTransport,
+)
 
-__all__ = ["COMPILED"]
+from corolla.transports._compiled import COMPILED
+from corolla.transports._connect import (
+    connect_accepted_socket,
+    create_connection,
+    create_unix_connection,
+)
+from corolla.transports._server import Server, create_server, create_unix_server
+from corolla.transports._stream import SocketTransport
+from corolla.transports._tsocket import TransportSocket
+
+__all__ = [
+    "COMPILED",
+    "BaseProtocol",
+    "BaseTransport",
+    "BufferedProtocol",
+    "DatagramProtocol",
+    "DatagramTransport",
+    "Protocol",
+    "ReadTransport",
+    "Server",
+    "SocketTransport",
+    "SubprocessProtocol",
+    "SubprocessTransport",
+    "Transport",
+    "TransportSocket",
+    "WriteTransport",
+    "connect_accepted_socket",
+    "create_connection",
+    "create_server",
+    "create_unix_connection",
+    "create_unix_server",
+]

@@ -1,0 +1,383 @@
+"""Listening servers: Server, create_server, create_unix_server."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import stat
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mypy_extensions import mypyc_attr
+
+from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments, reject_tls
+from corolla.transports._stream import SocketTransport
+from corolla.transports._tsocket import TransportSocket
+
+_RESOURCE_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+_ACCEPT_RETRY_DELAY = 1.0
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Server(asyncio.AbstractServer):
+    """A listening server returned by :func:`create_server` and :func:`create_unix_server`."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sockets: list[socket.socket],
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        backlog: int,
+        *,
+        unix_path: str | None = None,
+        unix_inode: int | None = None,
+    ) -> None:
+        self._loop = loop
+        self._sockets: list[socket.socket] | None = sockets
+        self._protocol_factory = protocol_factory
+        self._backlog = backlog
+        self._serving = False
+        self._clients: set[asyncio.Transport] = set()
+        self._waiters: list[asyncio.Future[None]] | None = []
+        self._serving_forever: asyncio.Future[None] | None = None
+        self._unix_path = unix_path
+        self._unix_inode = unix_inode
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} sockets={self.sockets!r}>"
+
+    # -- connection bookkeeping (called by the transports) ---------------
+
+    def _attach(self, transport: asyncio.Transport) -> None:
+        self._clients.add(transport)
+
+    def _detach(self, transport: asyncio.Transport) -> None:
+        self._clients.discard(transport)
+        if not self._clients and self._sockets is None:
+            self._wake_up()
+
+    def _wake_up(self) -> None:
+        waiters = self._waiters
+        self._waiters = None
+        if waiters is not None:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    # -- accepting -------------------------------------------------------
+
+    def _start_serving(self) -> None:
+        if self._serving or self._sockets is None:
+            return
+        self._serving = True
+        for sock in self._sockets:
+            sock.listen(self._backlog)
+            self._add_acceptor(sock)
+
+    def _add_acceptor(self, sock: socket.socket) -> None:
+        self._loop.add_reader(sock.fileno(), self._accept_ready, sock)
+
+    def _accept_ready(self, sock: socket.socket) -> None:
+        loop = self._loop
+        for _ in range(self._backlog):
+            try:
+                conn, addr = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno in _RESOURCE_ERRNOS:
+                    loop.call_exception_handler(
+                        {
+                            "message": "socket.accept() out of system resource",
+                            "exception": exc,
+                            "socket": TransportSocket(sock),
+                        }
+                    )
+                    loop.remove_reader(sock.fileno())
+                    loop.call_later(_ACCEPT_RETRY_DELAY, self._retry_accept, sock)
+                    return
+                raise
+            conn.setblocking(False)
+            extra = {"peername": addr}
+            try:
+                protocol = self._protocol_factory()
+                SocketTransport(loop, conn, protocol, None, extra=extra, server=self)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                conn.close()
+                loop.call_exception_handler(
+                    {
+                        "message": "Error in protocol factory or transport setup",
+                        "exception": exc,
+                        "socket": TransportSocket(sock),
+                    }
+                )
+
+    def _retry_accept(self, sock: socket.socket) -> None:
+        if self._serving and self._sockets is not None and sock in self._sockets:
+            self._add_acceptor(sock)
+
+    # -- public API ------------------------------------------------------
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the server runs on."""
+        return self._loop
+
+    def is_serving(self) -> bool:
+        """True while the server accepts connections."""
+        return self._serving
+
+    @property
+    def sockets(self) -> tuple[TransportSocket, ...]:
+        """The listening sockets (wrapped), empty once closed."""
+        if self._sockets is None:
+            return ()
+        return tuple(TransportSocket(s) for s in self._sockets)
+
+    def close(self) -> None:
+        """Stop listening and close the listening sockets; connections stay open."""
+        sockets = self._sockets
+        if sockets is None:
+            return
+        self._sockets = None
+        for sock in sockets:
+            if self._serving:
+                self._loop.remove_reader(sock.fileno())
+        self._serving = False
+        for sock in sockets:
+            sock.close()
+        self._cleanup_unix_path()
+        fut = self._serving_forever
+        if fut is not None and not fut.done():
+            fut.cancel()
+            self._serving_forever = None
+        if not self._clients:
+            self._wake_up()
+
+    def _cleanup_unix_path(self) -> None:
+        path = self._unix_path
+        if path is None:
+            return
+        self._unix_path = None
+        try:
+            if os.stat(path).st_ino == self._unix_inode:
+                os.unlink(path)
+        except OSError:
+            pass
+
+    def close_clients(self) -> None:
+        """Close every connection accepted by this server (after flushing)."""
+        for transport in list(self._clients):
+            transport.close()
+
+    def abort_clients(self) -> None:
+        """Abort every connection accepted by this server."""
+        for transport in list(self._clients):
+            transport.abort()
+
+    async def start_serving(self) -> None:
+        """Start accepting connections (no-op when already serving)."""
+        if self._sockets is None:
+            raise RuntimeError(f"server {self!r} is closed")
+        self._start_serving()
+
+    async def serve_forever(self) -> None:
+        """Accept connections until cancelled; closes the server on cancellation."""
+        if self._serving_forever is not None:
+            raise RuntimeError(f"server {self!r} is already being awaited on serve_forever()")
+        if self._sockets is None:
+            raise RuntimeError(f"server {self!r} is closed")
+        self._start_serving()
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._serving_forever = fut
+        try:
+            await fut
+        except asyncio.CancelledError as exc:
+            self.close()
+            await self.wait_closed()
+            raise exc
+        finally:
+            self._serving_forever = None
+
+    async def wait_closed(self) -> None:
+        """Wait until the server is closed and all its connections are gone."""
+        waiters = self._waiters
+        if waiters is None:
+            return
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        waiters.append(waiter)
+        await waiter
+
+
+def _hosts(host: Any) -> list[Any]:
+    if host == "" or host is None:
+        return [None]
+    if isinstance(host, (str, bytes)) or not isinstance(host, Iterable):
+        return [host]
+    return list(host)
+
+
+async def create_server(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    host: Any = None,
+    port: Any = None,
+    *,
+    family: int = socket.AF_UNSPEC,
+    flags: int = socket.AI_PASSIVE,
+    sock: socket.socket | None = None,
+    backlog: int = 100,
+    ssl: Any = None,
+    reuse_address: bool | None = None,
+    reuse_port: bool | None = None,
+    keep_alive: bool | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+    start_serving: bool = True,
+) -> Server:
+    """Listen on ``host``/``port`` (a host, a list of hosts, or all interfaces) or on ``sock``.
+
+    Same arguments and errors as :meth:`asyncio.loop.create_server`, with the
+    loop first. One listening socket is made per resolved address (IPv6
+    sockets are IPv6-only so that dual-stack binds work).
+    """
+    if isinstance(ssl, bool):
+        raise TypeError("ssl argument must be an SSLContext or None")
+    check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
+    check_not_ssl_socket(sock)
+    sockets: list[socket.socket] = []
+    if host is not None or port is not None:
+        if sock is not None:
+            raise ValueError("host/port and sock can not be specified at the same time")
+        reject_tls(ssl)
+        if reuse_address is None:
+            reuse_address = os.name == "posix" and sys.platform != "cygwin"
+        infos: list[tuple[Any, Any, int, str, Any]] = []
+        for one_host in _hosts(host):
+            found = await loop.getaddrinfo(
+                one_host, port, family=family, type=socket.SOCK_STREAM, flags=flags
+            )
+            if not found:
+                raise OSError(f"getaddrinfo({one_host!r}) returned empty list")
+            infos.extend(found)
+        seen: set[Any] = set()
+        try:
+            for af, socktype, proto, _, address in infos:
+                key = (af, socktype, proto, address)
+                if key in seen:
+                    continue
+                seen.add(key)
+                try:
+                    listener = socket.socket(af, socktype, proto)
+                except OSError:
+                    continue
+                sockets.append(listener)
+                if reuse_address:
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuse_port:
+                    if not hasattr(socket, "SO_REUSEPORT"):
+                        raise ValueError("reuse_port not supported by socket module")
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if keep_alive:
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                if af == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    listener.bind(address)
+                except OSError as exc:
+                    raise OSError(
+                        exc.errno,
+                        f"error while attempting to bind on address {address!r}: "
+                        f"{(exc.strerror or '').lower()}",
+                    ) from None
+            if not sockets:
+                raise OSError("could not create any listening socket")
+        except BaseException:
+            for listener in sockets:
+                listener.close()
+            raise
+    else:
+        if sock is None:
+            raise ValueError("Neither host/port nor sock were specified")
+        if sock.type != socket.SOCK_STREAM:
+            raise ValueError(f"A Stream Socket was expected, got {sock!r}")
+        reject_tls(ssl)
+        sockets = [sock]
+    for listener in sockets:
+        listener.setblocking(False)
+    server = Server(loop, sockets, protocol_factory, backlog)
+    if start_serving:
+        server._start_serving()
+    return server
+
+
+async def create_unix_server(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    path: Any = None,
+    *,
+    sock: socket.socket | None = None,
+    backlog: int = 100,
+    ssl: Any = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+    start_serving: bool = True,
+    cleanup_socket: bool = True,
+) -> Server:
+    """Listen on the Unix socket ``path`` (a stale socket file there is replaced) or on ``sock``.
+
+    With ``cleanup_socket`` (the default) the socket file is removed when the
+    server closes, unless something else has replaced it meanwhile.
+    """
+    if isinstance(ssl, bool):
+        raise TypeError("ssl argument must be an SSLContext or None")
+    check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
+    check_not_ssl_socket(sock)
+    if path is not None:
+        if sock is not None:
+            raise ValueError("path and sock can not be specified at the same time")
+        reject_tls(ssl)
+        path = os.fspath(path)
+        abstract = path[0] in (0, "\x00") if path else False
+        if not abstract:
+            try:
+                if stat.S_ISSOCK(os.stat(path).st_mode):
+                    os.remove(path)
+            except FileNotFoundError:
+                pass
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
+            raise
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        if sock is None:
+            raise ValueError("path was not specified, and no sock specified")
+        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+            raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
+        reject_tls(ssl)
+    unix_path: str | None = None
+    inode: int | None = None
+    if cleanup_socket:
+        name = sock.getsockname()
+        if isinstance(name, str) and name and name[0] != "\x00":
+            try:
+                inode = os.stat(name).st_ino
+                unix_path = name
+            except OSError:
+                pass
+    sock.setblocking(False)
+    server = Server(loop, [sock], protocol_factory, backlog, unix_path=unix_path, unix_inode=inode)
+    if start_serving:
+        server._start_serving()
+    return server
