@@ -300,7 +300,7 @@ def test_created_outside_loop() -> None:
 
 def test_subclass_storage(run: Any) -> None:
     class Reversed(Queue[int]):
-        def _init(self, maxsize: int) -> None:
+        def _init(self, maxsize: int | float) -> None:
             self._queue = []
 
         def _put(self, item: int) -> None:
@@ -317,3 +317,13 @@ def test_subclass_storage(run: Any) -> None:
         assert [await q.get() for _ in range(3)] == [2, 1, 0]
 
     run(main())
+
+
+def test_float_maxsize() -> None:
+    q: Queue[int] = Queue(maxsize=1.5)
+    assert q.maxsize == 1.5
+    q.put_nowait(1)
+    q.put_nowait(2)
+    assert q.full()
+    with pytest.raises(QueueFull):
+        q.put_nowait(3)

@@ -189,10 +189,10 @@ def test_semaphore_counts(run: Any) -> None:
         await sem.acquire()
         await sem.acquire()
         assert sem.locked()
-        assert extra(sem) == "locked, value:0"
+        assert extra(sem) == "locked"
         t = asyncio.create_task(sem.acquire())
         await yield_n(1)
-        assert extra(sem) == "locked, value:0, waiters:1"
+        assert extra(sem) == "locked, waiters:1"
         sem.release()
         assert await t
         sem.release()

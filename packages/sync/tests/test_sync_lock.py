@@ -177,9 +177,17 @@ def test_lock_two_loops_raise() -> None:
     asyncio.run(other())
 
 
-def test_lock_no_loop_kwarg() -> None:
-    with pytest.raises(TypeError):
-        Lock(loop=None)  # type: ignore[call-arg]
+@pytest.mark.parametrize("name", ["Lock", "Event", "Condition", "Semaphore", "BoundedSemaphore"])
+def test_no_loop_keyword(name: str) -> None:
+    import corolla.sync
+
+    cls = getattr(corolla.sync, name)
+    with pytest.raises(
+        TypeError, match=rf"{name}\.__init__\(\) got an unexpected keyword argument 'loop'"
+    ):
+        cls(loop=None)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'loop'"):
+        corolla.sync.Barrier(2, loop=None)
 
 
 def test_event_basics(run: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 from collections import deque
 from collections.abc import Generator
 from typing import Any, Generic, Protocol, TypeVar
@@ -59,7 +60,8 @@ class Queue(Generic[_T]):
     change the storage order, as with asyncio.Queue.
     """
 
-    _maxsize: int
+    _maxsize: int | float
+    _limit: int
     _queue: Any
     _getters: deque[_Waiter]
     _putters: deque[_Waiter]
@@ -68,9 +70,11 @@ class Queue(Generic[_T]):
     _is_shutdown: bool
     _loop: asyncio.AbstractEventLoop | None
 
-    def __init__(self, maxsize: int = 0) -> None:
+    def __init__(self, maxsize: int | float = 0) -> None:
         self._loop = None
         self._maxsize = maxsize
+        # full() compares sizes with an int: qsize >= 1.5 exactly when qsize >= 2.
+        self._limit = maxsize if isinstance(maxsize, int) else math.ceil(maxsize)
         self._getters = deque()
         self._putters = deque()
         self._joiners = deque()
@@ -80,7 +84,7 @@ class Queue(Generic[_T]):
 
     # Storage: overridden by LifoQueue / PriorityQueue and user subclasses.
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue = deque()
 
     def _get(self) -> _T:
@@ -139,7 +143,7 @@ class Queue(Generic[_T]):
     # Size.
 
     @property
-    def maxsize(self) -> int:
+    def maxsize(self) -> int | float:
         """The bound given at construction (0 or less: unbounded)."""
         return self._maxsize
 
@@ -153,9 +157,9 @@ class Queue(Generic[_T]):
 
     def full(self) -> bool:
         """True when the queue holds ``maxsize`` items (never for an unbounded queue)."""
-        if self._maxsize <= 0:
+        if self._limit <= 0:
             return False
-        return self._qsize() >= self._maxsize
+        return self._qsize() >= self._limit
 
     # Putting.
 
@@ -284,7 +288,7 @@ class Queue(Generic[_T]):
 class PriorityQueue(Queue[_T]):
     """A queue that returns the smallest item first (``heapq`` order)."""
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue = []
 
     def _put(self, item: _T) -> None:
@@ -298,7 +302,7 @@ class PriorityQueue(Queue[_T]):
 class LifoQueue(Queue[_T]):
     """A queue that returns the most recently put item first."""
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue = []
 
     def _put(self, item: _T) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from asyncio import BrokenBarrierError
 from types import TracebackType
 
-from corolla.sync._base import LoopBound, object_repr
+from corolla.sync._base import LoopBound, object_repr, reject_keywords
 from corolla.sync._lock import Condition
 
 _FILLING = "filling"
@@ -28,7 +28,8 @@ class Barrier(LoopBound):
     _state: str
     _count: int
 
-    def __init__(self, parties: int) -> None:
+    def __init__(self, parties: int, **unexpected: object) -> None:
+        reject_keywords(self, unexpected)
         super().__init__()
         if parties < 1:
             raise ValueError(f"parties must be > 0, got {parties!r}")

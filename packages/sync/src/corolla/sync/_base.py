@@ -50,6 +50,15 @@ class LoopBound:
         return loop
 
 
+def reject_keywords(obj: object, keywords: dict[str, object]) -> None:
+    """TypeError naming the first unexpected keyword (``loop=`` is gone since 3.10)."""
+    if keywords:
+        name = next(iter(keywords))
+        raise TypeError(
+            f"{type(obj).__name__}.__init__() got an unexpected keyword argument {name!r}"
+        )
+
+
 def object_repr(obj: object, extra: str) -> str:
     """``<module.Class object at 0x... [extra]>``, the shape asyncio uses."""
     cls = type(obj)

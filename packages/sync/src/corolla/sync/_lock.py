@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from corolla.sync._base import LoopBound, Waiter, object_repr
+from corolla.sync._base import LoopBound, Waiter, object_repr, reject_keywords
 
 _T = TypeVar("_T")
 
@@ -25,7 +25,8 @@ class Lock(LoopBound):
     _waiters: deque[Waiter] | None
     _locked: bool
 
-    def __init__(self) -> None:
+    def __init__(self, **unexpected: object) -> None:
+        reject_keywords(self, unexpected)
         super().__init__()
         self._waiters = None
         self._locked = False
@@ -115,7 +116,8 @@ class Event(LoopBound):
     _waiters: deque[Waiter]
     _value: bool
 
-    def __init__(self) -> None:
+    def __init__(self, **unexpected: object) -> None:
+        reject_keywords(self, unexpected)
         super().__init__()
         self._waiters = deque()
         self._value = False
@@ -175,7 +177,8 @@ class Condition(LoopBound):
     _lock: _LockLike
     _waiters: deque[Waiter]
 
-    def __init__(self, lock: _LockLike | None = None) -> None:
+    def __init__(self, lock: _LockLike | None = None, **unexpected: object) -> None:
+        reject_keywords(self, unexpected)
         super().__init__()
         self._lock = Lock() if lock is None else lock
         self._waiters = deque()

@@ -6,7 +6,7 @@ from asyncio import CancelledError
 from collections import deque
 from types import TracebackType
 
-from corolla.sync._base import LoopBound, Waiter, object_repr
+from corolla.sync._base import LoopBound, Waiter, object_repr, reject_keywords
 
 
 class Semaphore(LoopBound):
@@ -20,7 +20,8 @@ class Semaphore(LoopBound):
     _value: int
     _waiters: deque[Waiter] | None
 
-    def __init__(self, value: int = 1) -> None:
+    def __init__(self, value: int = 1, **unexpected: object) -> None:
+        reject_keywords(self, unexpected)
         super().__init__()
         if value < 0:
             raise ValueError(f"Semaphore initial value must be >= 0, got {value!r}")
@@ -28,8 +29,7 @@ class Semaphore(LoopBound):
         self._waiters = None
 
     def __repr__(self) -> str:
-        extra = "locked" if self.locked() else "unlocked"
-        extra = f"{extra}, value:{self._value}"
+        extra = "locked" if self.locked() else f"unlocked, value:{self._value}"
         if self._waiters:
             extra = f"{extra}, waiters:{len(self._waiters)}"
         return object_repr(self, extra)
@@ -104,8 +104,8 @@ class BoundedSemaphore(Semaphore):
 
     _bound_value: int
 
-    def __init__(self, value: int = 1) -> None:
-        super().__init__(value)
+    def __init__(self, value: int = 1, **unexpected: object) -> None:
+        super().__init__(value, **unexpected)
         self._bound_value = value
 
     def release(self) -> None:
