@@ -28,6 +28,7 @@ from corolla.transports._connect import (
     create_connection,
     create_unix_connection,
 )
+from corolla.transports._datagram import DatagramSocketTransport, create_datagram_endpoint
 from corolla.transports._server import Server, create_server, create_unix_server
 from corolla.transports._stream import SocketTransport
 from corolla.transports._tsocket import TransportSocket
@@ -38,6 +39,7 @@ __all__ = [
     "BaseTransport",
     "BufferedProtocol",
     "DatagramProtocol",
+    "DatagramSocketTransport",
     "DatagramTransport",
     "Protocol",
     "ReadTransport",
@@ -50,6 +52,7 @@ __all__ = [
     "WriteTransport",
     "connect_accepted_socket",
     "create_connection",
+    "create_datagram_endpoint",
     "create_server",
     "create_unix_connection",
     "create_unix_server",
