@@ -9,7 +9,6 @@ top of it.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import errno
 import heapq
@@ -163,7 +162,7 @@ class LoopCore:
     """The compiled event loop machinery (use :class:`corolla.loop.EventLoop`)."""
 
     def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
-        self._ready: collections.deque[Handle] = collections.deque()
+        self._ready: list[Handle] = []
         self._scheduled: list[TimerHandle] = []
         self._timer_cancelled_count = 0
         self._stopping = False
@@ -597,7 +596,12 @@ class LoopCore:
         else:
             timeout = -1.0
 
-        if self._debug and timeout != 0.0:
+        if timeout == 0.0 and len(self._fd_mask) <= 1 and ready:
+            # Only the wake-up fd is registered and callbacks are waiting: no
+            # readiness can change what runs next, so skip the syscall. (Threadsafe
+            # callbacks are already in the ready list; the eventfd is drained later.)
+            pass
+        elif self._debug and timeout != 0.0:
             started = time.monotonic()
             self._poll(timeout)
             took = time.monotonic() - started
@@ -619,22 +623,35 @@ class LoopCore:
                 else:
                     ready.append(timer)
 
+        if not ready:
+            return
+        # Callbacks scheduled from here on go to a fresh list: the next iteration.
+        self._ready = []
         ntodo = len(ready)
-        if self._debug:
-            for _ in range(ntodo):
-                handle = ready.popleft()
-                if handle._cancelled:
-                    continue
-                started = time.monotonic()
-                handle._run()
-                took = time.monotonic() - started
-                if took >= self.slow_callback_duration:
-                    logger.warning("Executing %s took %.3f seconds", handle, took)
-        else:
-            for _ in range(ntodo):
-                handle = ready.popleft()
-                if not handle._cancelled:
+        i = 0
+        try:
+            if self._debug:
+                while i < ntodo:
+                    handle = ready[i]
+                    i += 1
+                    if handle._cancelled:
+                        continue
+                    started = time.monotonic()
                     handle._run()
+                    took = time.monotonic() - started
+                    if took >= self.slow_callback_duration:
+                        logger.warning("Executing %s took %.3f seconds", handle, took)
+            else:
+                while i < ntodo:
+                    handle = ready[i]
+                    i += 1
+                    if not handle._cancelled:
+                        handle._run()
+        except BaseException:
+            # KeyboardInterrupt/SystemExit: what did not run yet stays first in line.
+            if i < ntodo:
+                self._ready = ready[i:] + self._ready
+            raise
 
     def stop(self) -> None:
         """Stop ``run_forever`` once the callbacks already queued have run."""

@@ -100,7 +100,11 @@ class Handle:
 
     def _run(self) -> None:
         try:
-            self._context.run(self._callback, *self._args)
+            args = self._args
+            if args:
+                self._context.run(self._callback, *args)
+            else:
+                self._context.run(self._callback)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
