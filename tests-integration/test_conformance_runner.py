@@ -17,20 +17,21 @@ import pytest
 CONFORMANCE = Path(__file__).resolve().parent / "conformance"
 
 
-def _load(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, CONFORMANCE / f"{name}.py")
+def _load(name: str, as_name: str) -> ModuleType:
+    if as_name in sys.modules:
+        return sys.modules[as_name]
+    spec = importlib.util.spec_from_file_location(as_name, CONFORMANCE / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[as_name] = module
     spec.loader.exec_module(module)
     return module
 
 
-classification = _load("classification")
-run = _load("run")
+# run.py imports its sibling as "classification": load that one under its own name.
+classification = _load("classification", "classification")
+run = _load("run", "corolla_conformance_run")
 
 
 # --- classification --------------------------------------------------------

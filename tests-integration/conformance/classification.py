@@ -76,6 +76,13 @@ RULES: list[Rule] = [
         "patches asyncio.base_events.BaseEventLoop methods",
         source="'asyncio.base_events.BaseEventLoop.",
     ),
+    Rule(
+        "*",
+        "*",
+        "private",
+        "patches a module global inside asyncio (the stdlib implementation's imports)",
+        source="mock.patch('asyncio.",
+    ),
     # --- whole modules -----------------------------------------------------
     Rule("test_proactor_events", "*", "windows", "IOCP proactor loop and transports"),
     Rule("test_windows_events", "*", "windows", "Windows event loop"),
@@ -248,6 +255,12 @@ RULES: list[Rule] = [
         "Unix*PipeTransportTests.*",
         "private",
         "unix_events._Unix*PipeTransport on a mock loop and mocked os.read/os.write",
+    ),
+    Rule(
+        "test_unix_events",
+        "SelectorEventLoopUnixSockSendfileTests.*",
+        "private",
+        "calls loop._sock_sendfile_native(_impl) with mocked futures and os.sendfile",
     ),
     Rule("test_unix_events", "*ChildWatcherTests.*", "stdlib-only", "the stdlib's child watchers"),
     Rule(

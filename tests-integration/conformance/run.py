@@ -19,7 +19,8 @@ worker. Out-of-scope tests (classification.py, README.md) are listed, not run.
 each module's passed count with baseline.json and exits 1 when one falls.
 ``--update-baseline`` writes the counts of this run into baseline.json.
 
-``--python X.Y`` uses the running interpreter if it is X.Y, else the pyenv (or
+``--python X.Y`` uses the running interpreter if it is X.Y, else the hatch
+matrix env ``all.pyX.Y`` (``hatch env create all.pyX.Y``), else the pyenv (or
 PATH) pythonX.Y with corolla's package sources on PYTHONPATH; ``--python PATH``
 uses that interpreter and whatever corolla it has installed (e.g. a venv with
 compiled wheels).
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,7 +54,7 @@ MODES = ("stdlib", "loop", "classes")
 
 # The modules --ci runs: those that finish well inside CI's budget on 3.11.
 CI_PYTHON = "3.11"
-CI_MODES = ("loop",)
+CI_MODES = ("loop", "classes")
 CI_MODULES = [
     "test_buffered_proto",
     "test_context",
@@ -119,6 +121,20 @@ def pyenv_python(version: str) -> str | None:
     return shutil.which(f"python{version}")
 
 
+def hatch_env_python(version: str) -> str | None:
+    """The python of the hatch matrix env ``all.pyX.Y`` (every package editable), if created."""
+    hatch = shutil.which("hatch")
+    if hatch is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k not in ("HATCH_ENV_ACTIVE", "VIRTUAL_ENV")}
+    out = subprocess.run(
+        [hatch, "env", "find", f"all.py{version}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    exe = Path(out.stdout.strip(), "bin", "python")
+    return str(exe) if out.returncode == 0 and exe.exists() else None
+
+
 def resolve_python(spec: str | None) -> tuple[str, dict[str, str]]:
     """The interpreter to run and the environment to run it with."""
     env = dict(os.environ)
@@ -129,9 +145,16 @@ def resolve_python(spec: str | None) -> tuple[str, dict[str, str]]:
         return spec, env
     if spec == f"{sys.version_info[0]}.{sys.version_info[1]}":
         return sys.executable, env
+    exe = hatch_env_python(spec)
+    if exe is not None:
+        return exe, env
     exe = pyenv_python(spec)
     if exe is None:
-        raise SystemExit(f"no Python {spec} found (pyenv or PATH)")
+        raise SystemExit(f"no Python {spec} found (hatch env all.py{spec}, pyenv or PATH)")
+    print(
+        f"note: no hatch env all.py{spec} (create it: hatch env create all.py{spec}); using "
+        f"{exe} with packages/*/src on PYTHONPATH, which needs corolla's runtime deps there"
+    )
     srcs = [str(p) for p in sorted((ROOT / "packages").glob("*/src")) if p.is_dir()]
     env["PYTHONPATH"] = os.pathsep.join([*srcs, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return exe, env
@@ -286,6 +309,18 @@ def table(results: list[ModuleResult], title: str) -> str:
     return "\n".join(lines)
 
 
+_EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b")
+
+
+def error_line(detail: str) -> str:
+    """The 'SomeError: message' line of a traceback (else its last line)."""
+    lines = [ln for ln in detail.strip().splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if _EXC_LINE.match(ln):
+            return ln.strip()
+    return lines[-1].strip() if lines else ""
+
+
 def failures(results: list[ModuleResult]) -> str:
     lines = []
     for r in results:
@@ -295,10 +330,9 @@ def failures(results: list[ModuleResult]) -> str:
             )
         for test, rec in r.tests.items():
             if rec["outcome"] in ("failed", "error", "hung"):
-                detail = [ln for ln in rec["detail"].strip().splitlines() if ln.strip()]
-                last = detail[-1].strip() if detail else ""
+                last = error_line(rec["detail"])
                 if rec["outcome"] == "hung":
-                    last = detail[0] if detail else "hung"
+                    last = rec["detail"].split("\n", 1)[0]
                 lines.append(
                     f"{rec['outcome'].upper():6} {classification.short_id(test)}: {last[:160]}"
                 )
