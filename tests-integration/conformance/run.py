@@ -16,7 +16,9 @@ than ``--timeout`` is recorded as hung and the module goes on with a fresh
 worker. Out-of-scope tests (classification.py, README.md) are listed, not run.
 
 ``--ci``: Python 3.11, mode loop, the CI module list, 30 s per test; compares
-each module's passed count with baseline.json and exits 1 when one falls.
+each module's passed count with baseline.json and exits 1 when one falls
+(a module below its baseline is run once more first: the suite has real-time
+tests).
 ``--update-baseline`` writes the counts of this run into baseline.json.
 
 ``--python X.Y`` uses the running interpreter if it is X.Y, else the hatch
@@ -481,6 +483,7 @@ def main(argv: list[str]) -> int:
         "timeout": timeout, "started": stamp, "modes": {},
     }  # fmt: skip
     all_results: dict[str, list[ModuleResult]] = {}
+    baseline = load_baseline()
     for mode in modes:
         results = []
         for module in modules:
@@ -491,6 +494,15 @@ def main(argv: list[str]) -> int:
                 f"{r.counts['hung']} hung, {r.out_of_scope} out of scope, {r.seconds:.0f}s"
             )  # fmt: skip
             print(summary, flush=True)
+            base = baseline.get(short, {}).get(mode, {}).get(module)
+            if args.ci and not args.update_baseline and base is not None and r.passed < base:
+                # The suite has real-time tests: a module below its baseline
+                # gets one more run before it counts as a regression.
+                print(f"[{mode}] {module} below baseline {base}: once more ...", end=" ")
+                again = run_module(python, env, module, mode, timeout, logdir)
+                print(f"{again.passed} passed", flush=True)
+                if again.passed > r.passed:
+                    r = again
             results.append(r)
         all_results[mode] = results
         report["modes"][mode] = {r.module: asdict(r) for r in results}
@@ -511,7 +523,6 @@ def main(argv: list[str]) -> int:
 
     rc = 0
     if args.ci or args.update_baseline:
-        baseline = load_baseline()
         for mode, results in all_results.items():
             counts = {r.module: (r.status, r.passed) for r in results}
             mode_base = baseline.get(short, {}).get(mode, {})
