@@ -273,14 +273,18 @@ def main(argv: list[str]) -> int:
         [args.python, "-c", "import sys; print(sys.version.split()[0])"],
         capture_output=True, text=True, check=False,
     ).stdout.strip()  # fmt: skip
-    if compiled and all(compiled.values()):
-        note = "corolla: compiled (mypyc) — " + ", ".join(sorted(compiled))
-    elif compiled:
-        pure = sorted(k for k, v in compiled.items() if not v)
-        note = f"corolla: NOT compiled ({', '.join(pure)} pure Python) — ratios understate corolla"
-    else:
+    comp = sorted(k for k, v in compiled.items() if v)
+    pure = sorted(k for k, v in compiled.items() if not v)
+    if not compiled:
         note = "corolla: not importable"
-    kind = "compiled" if compiled and all(compiled.values()) else "NOT compiled"
+    elif not pure:
+        note = "corolla: compiled (mypyc): " + ", ".join(comp)
+    else:
+        note = (
+            f"corolla: NOT all compiled: pure Python {', '.join(pure)}; "
+            f"compiled {', '.join(comp) or 'none'} (pure parts understate corolla)"
+        )
+    kind = "compiled" if comp and not pure else "partly compiled" if comp else "NOT compiled"
     print()
     print(f"Python {py} ({args.python}); {note}")
     print(table(rows, impls))
