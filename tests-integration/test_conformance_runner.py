@@ -192,3 +192,45 @@ def test_out_of_scope_module_is_not_run(tmp_path: Path) -> None:
     res = run.run_module(sys.executable, {}, "test_windows_events", "stdlib", 5.0, tmp_path)
     assert res.status == "out-of-scope"
     assert res.tests == {}
+
+
+def test_worker_death_in_or_between_tests_is_recorded_and_the_module_goes_on(
+    tmp_path: Path,
+) -> None:
+    pkg = tmp_path / "dyingconf"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "test_dying.py").write_text(
+        textwrap.dedent(
+            """
+            import os, unittest
+
+            class A(unittest.TestCase):
+                def test_1(self):
+                    pass
+                def test_2_dies(self):
+                    os._exit(5)
+                def test_3(self):
+                    pass
+                @classmethod
+                def tearDownClass(cls):
+                    os._exit(7)
+
+            class B(unittest.TestCase):
+                def test_4(self):
+                    pass
+            """
+        )
+    )
+    env = {**run.os.environ, "PYTHONPATH": str(tmp_path)}
+    res = run.run_module(
+        sys.executable, env, "test_dying", "stdlib", 30.0, tmp_path, package="dyingconf"
+    )
+    outcomes = {classification.short_id(t): r["outcome"] for t, r in res.tests.items()}
+    assert outcomes["A.test_1"] == "passed"
+    assert outcomes["A.test_2_dies"] == "error"
+    assert "died in this test (exit 5)" in res.tests["dyingconf.test_dying.A.test_2_dies"]["detail"]
+    assert outcomes["A.test_3"] == "passed"
+    assert outcomes["B.test_4"] == "passed"
+    assert res.counts["hung"] == 0
+    assert any("worker exit 7" in t for t in res.tests)

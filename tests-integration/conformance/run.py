@@ -81,6 +81,7 @@ CI_MODULES = [
 ]
 CI_TIMEOUT = 30.0
 
+MAX_RESTARTS = 50
 OUTCOMES = ("passed", "failed", "error", "skipped", "hung")
 
 
@@ -220,6 +221,7 @@ def run_module(
                     cwd=tempfile.gettempdir(),
                 )  # fmt: skip
                 current, ended, pos, last = None, False, 0, time.monotonic()
+                started, done_before = last, len(res.tests)
                 events: list[dict[str, Any]] = []
                 while True:
                     rc = proc.poll()
@@ -234,7 +236,7 @@ def run_module(
                         last = time.monotonic()
                         kind = ev["event"]
                         if kind == "start":
-                            current = ev["test"]
+                            current, started = ev["test"], time.monotonic()
                         elif kind == "result":
                             res.record(ev["test"], ev["outcome"], ev.get("detail", ""),
                                        ev.get("seconds", 0.0))  # fmt: skip
@@ -261,12 +263,23 @@ def run_module(
             if res.status == "unavailable" or ended:
                 break
             tail = log.read_text(errors="replace")[-3000:]
+            if res.restarts >= MAX_RESTARTS:
+                res.record(f"{module} (gave up after {res.restarts} restarts)", "error", tail)
+                break
             if current is not None:
-                res.record(current, "hung", f"no result within {timeout:g}s\n{tail}", timeout)
+                if time.monotonic() - started >= timeout:
+                    res.record(current, "hung", f"no result within {timeout:g}s\n{tail}", timeout)
+                else:
+                    msg = f"the worker died in this test (exit {proc.returncode})\n{tail}"
+                    res.record(current, "error", msg)
                 res.restarts += 1
                 continue
-            # The worker died outside any test: stop here, count what is left.
-            res.record(f"{module} (worker exit {proc.returncode})", "error", tail)
+            # The worker died between tests (e.g. a fixture or a tearDown that
+            # escaped unittest): record that, and go on if it had made progress.
+            res.record(f"{module} (worker exit {proc.returncode}, #{res.restarts})", "error", tail)
+            if len(res.tests) - 1 > done_before:
+                res.restarts += 1
+                continue
             break
     if planned is not None:
         for test in planned:
