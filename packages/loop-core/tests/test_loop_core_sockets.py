@@ -341,3 +341,59 @@ def test_run_in_executor_on_closed_loop(any_loop: asyncio.AbstractEventLoop) -> 
     any_loop.close()
     with pytest.raises(RuntimeError, match="closed"):
         any_loop.run_in_executor(None, int)
+
+
+def test_kept_reader_registration_survives_fd_reuse(loop: asyncio.AbstractEventLoop) -> None:
+    # corolla keeps a finished sock_recv's epoll registration for the next read;
+    # closing the socket and reusing its fd number must not lose events.
+    async def exchange() -> bytes:
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        try:
+            loop.call_soon(b.send, b"one")
+            first = await loop.sock_recv(a, 10)
+            loop.call_soon(b.send, b"two")
+            return first + await loop.sock_recv(a, 10)
+        finally:
+            a.close()
+            b.close()
+
+    async def generic_reader() -> bytes:
+        c, d = socket.socketpair()
+        try:
+            got = loop.create_future()
+
+            def on_read() -> None:
+                loop.remove_reader(c)
+                got.set_result(c.recv(10))
+
+            loop.add_reader(c, on_read)
+            d.send(b"generic")
+            data: bytes = await got
+            return data
+        finally:
+            c.close()
+            d.close()
+
+    for _ in range(3):
+        assert loop.run_until_complete(exchange()) == b"onetwo"
+        assert loop.run_until_complete(generic_reader()) == b"generic"
+
+
+def test_kept_reader_registration_dropped_when_data_arrives_unread(
+    loop: asyncio.AbstractEventLoop, pair: tuple[socket.socket, socket.socket]
+) -> None:
+    a, b = pair
+
+    async def main() -> bytes:
+        loop.call_soon(b.send, b"x")
+        data = await loop.sock_recv(a, 10)
+        b.send(b"unread")  # nobody reads: the kept registration fires once, then goes
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return data
+
+    assert loop.run_until_complete(main()) == b"x"
+    assert a.fileno() not in loop._lazy_readers  # type: ignore[attr-defined]
+    assert a.fileno() not in loop._fd_mask  # type: ignore[attr-defined]
+    assert loop.run_until_complete(loop.sock_recv(a, 10)) == b"unread"

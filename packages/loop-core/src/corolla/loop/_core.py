@@ -27,7 +27,7 @@ import warnings
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextvars import Context
-from typing import Any, Final
+from typing import Any, Final, final
 
 from mypy_extensions import mypyc_attr
 
@@ -100,7 +100,7 @@ class _FdCleanup:
         else:
             current = self.loop._readers.get(self.fd)
             if current is self.handle:
-                self.loop._remove_reader(self.fd)
+                self.loop._drop_sock_reader(self.fd)
 
 
 class _SendState:
@@ -185,6 +185,9 @@ class LoopCore:
         self._readers: dict[int, Handle] = {}
         self._writers: dict[int, Handle] = {}
         self._fd_mask: dict[int, int] = {}
+        # fd -> the socket whose sock_* reader was dropped while its kernel
+        # registration was kept (the next sock_* read on it needs no syscall).
+        self._lazy_readers: dict[int, weakref.ref[socket.socket]] = {}
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._epoll: select.epoll | None = None
         self._selector: selectors.BaseSelector | None = selector
@@ -232,10 +235,12 @@ class LoopCore:
         """Turn debug mode on or off."""
         self._debug = bool(enabled)
 
+    @final
     def _check_closed(self) -> None:
         if self._closed:
             raise RuntimeError("Event loop is closed")
 
+    @final
     def _check_thread(self) -> None:
         if self._thread_id == 0:
             return
@@ -276,6 +281,7 @@ class LoopCore:
         self._wake_rfd = -1
         self._wake_wfd = -1
 
+    @final
     def _write_to_self(self) -> None:
         fd = self._wake_wfd
         if fd < 0:
@@ -288,6 +294,7 @@ class LoopCore:
         except OSError:
             pass  # full (a wake-up is already pending) or closing
 
+    @final
     def _drain_wakeup(self) -> None:
         try:
             if self._wake_eventfd:
@@ -350,6 +357,7 @@ class LoopCore:
             raise TypeError("when cannot be None")
         return self._call_at(when, callback, args, context, "call_at")
 
+    @final
     def _call_at(
         self,
         when: float,
@@ -368,16 +376,24 @@ class LoopCore:
         heapq.heappush(self._scheduled, timer)
         return timer
 
+    @final
     def _timer_cancelled(self) -> None:
         self._timer_cancelled_count += 1
 
     # ------------------------------------------------------------- readiness
 
+    @final
     def _register_raw(self, fd: int, mask: int) -> None:
         old = self._fd_mask.get(fd, 0)
         new = old | mask
         if new == old:
-            return
+            if not self._lazy_readers or fd not in self._lazy_readers:
+                return
+            # A kept registration may belong to a closed socket whose fd number
+            # was reused: make the kernel state certain.
+            del self._lazy_readers[fd]
+            old = 0
+            self._forget_raw(fd)
         epoll = self._epoll
         if epoll is not None:
             events = (_EPOLLIN if new & _READ else 0) | (_EPOLLOUT if new & _WRITE else 0)
@@ -404,6 +420,53 @@ class LoopCore:
                 sel.register(fd, sel_events)
         self._fd_mask[fd] = new
 
+    @final
+    def _forget_raw(self, fd: int) -> None:
+        """Drop ``fd`` from the kernel's interest list, whatever state it is in."""
+        try:
+            if self._epoll is not None:
+                self._epoll.unregister(fd)
+            elif self._selector is not None:
+                self._selector.unregister(fd)
+        except (OSError, KeyError, ValueError):
+            pass
+
+    @final
+    def _drop_sock_reader(self, fd: int) -> None:
+        """The sock_* read on ``fd`` is over: drop its handle, keep the registration."""
+        handle = self._readers.pop(fd, None)
+        if handle is None:
+            return
+        args = handle._args
+        sock = args[1] if len(args) > 1 else None
+        handle.cancel()
+        if self._epoll is None or not isinstance(sock, socket.socket):
+            self._unregister_raw(fd, _READ)
+            return
+        self._lazy_readers[fd] = weakref.ref(sock)
+
+    @final
+    def _add_sock_reader(
+        self,
+        sock: socket.socket,
+        fd: int,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+    ) -> Handle:
+        """add_reader for a sock_* operation; reuses a kept registration of the same socket."""
+        if self._lazy_readers:
+            kept = self._lazy_readers.get(fd)
+            if kept is not None and kept() is sock and self._fd_mask.get(fd, 0) & _READ:
+                del self._lazy_readers[fd]
+                handle = Handle(callback, args, self, None)
+                old = self._readers.get(fd)
+                self._readers[fd] = handle
+                if old is not None:
+                    old.cancel()
+                return handle
+        return self._add_reader(fd, callback, args)
+
+    @final
     def _unregister_raw(self, fd: int, mask: int = _READ | _WRITE) -> None:
         old = self._fd_mask.get(fd, 0)
         new = old & ~mask
@@ -435,7 +498,10 @@ class LoopCore:
             self._fd_mask[fd] = new
         else:
             del self._fd_mask[fd]
+        if not new & _READ and self._lazy_readers:
+            self._lazy_readers.pop(fd, None)
 
+    @final
     def _ensure_fd_no_transport(self, fd: int) -> None:
         if not len(self._transports):
             return
@@ -443,6 +509,7 @@ class LoopCore:
         if transport is not None and not transport.is_closing():
             raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
+    @final
     def _add_reader(
         self, fd: int, callback: Callable[..., object], args: tuple[object, ...]
     ) -> Handle:
@@ -455,6 +522,7 @@ class LoopCore:
             old.cancel()
         return handle
 
+    @final
     def _remove_reader(self, fd: int) -> bool:
         if self._closed:
             return False
@@ -465,6 +533,7 @@ class LoopCore:
         handle.cancel()
         return True
 
+    @final
     def _add_writer(
         self, fd: int, callback: Callable[..., object], args: tuple[object, ...]
     ) -> Handle:
@@ -477,6 +546,7 @@ class LoopCore:
             old.cancel()
         return handle
 
+    @final
     def _remove_writer(self, fd: int) -> bool:
         if self._closed:
             return False
@@ -515,6 +585,7 @@ class LoopCore:
         self._ensure_fd_no_transport(num)
         return self._remove_writer(num)
 
+    @final
     def _dispatch(self, fd: int, readable: bool, writable: bool) -> None:
         if fd == self._wake_rfd:
             self._drain_wakeup()
@@ -529,6 +600,9 @@ class LoopCore:
                     self._remove_reader(fd)
                 else:
                     self._ready.append(handle)
+            elif self._lazy_readers and fd in self._lazy_readers:
+                # A kept registration fired with nobody reading: drop it now.
+                self._unregister_raw(fd, _READ)
         if writable:
             handle = self._writers.get(fd)
             if handle is not None:
@@ -537,6 +611,7 @@ class LoopCore:
                 else:
                     self._ready.append(handle)
 
+    @final
     def _poll(self, timeout: float) -> None:
         epoll = self._epoll
         if epoll is not None:
@@ -562,6 +637,7 @@ class LoopCore:
 
     # ----------------------------------------------------------------- loop
 
+    @final
     def _run_once(self) -> None:
         scheduled = self._scheduled
         nsched = len(scheduled)
@@ -767,6 +843,7 @@ class LoopCore:
         self._writers.clear()
         self._close_wakeup()
         self._fd_mask.clear()
+        self._lazy_readers.clear()
         if self._epoll is not None:
             self._epoll.close()
         if self._selector is not None:
@@ -993,6 +1070,7 @@ class LoopCore:
 
     # -------------------------------------------------------------- sockets
 
+    @final
     def _check_socket(self, sock: socket.socket) -> None:
         if self._closed:
             raise RuntimeError("Event loop is closed")
@@ -1003,14 +1081,26 @@ class LoopCore:
         if sock.gettimeout() != 0:
             raise ValueError("the socket must be non-blocking")
 
+    @final
+    def _known_unreadable(self, sock: socket.socket) -> bool:
+        """The last poll saw no data on ``sock`` (its kept registration did not fire).
+
+        Reading then would almost surely fail with EAGAIN; waiting is correct either
+        way, as the level-triggered registration reports data on the next poll.
+        """
+        kept = self._lazy_readers.get(sock.fileno())
+        return kept is not None and kept() is sock
+
+    @final
     def _wait_readable(
         self, sock: socket.socket, fut: Any, callback: Callable[..., object], *args: object
     ) -> None:
         fd = sock.fileno()
         self._ensure_fd_no_transport(fd)
-        handle = self._add_reader(fd, callback, args)
+        handle = self._add_sock_reader(sock, fd, callback, args)
         fut.add_done_callback(_FdCleanup(self, fd, handle, False))
 
+    @final
     def _wait_writable(
         self, sock: socket.socket, fut: Any, callback: Callable[..., object], *args: object
     ) -> None:
@@ -1022,10 +1112,11 @@ class LoopCore:
     async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
         """Receive up to ``nbytes`` bytes from the non-blocking socket ``sock``."""
         self._check_socket(sock)
-        try:
-            return sock.recv(nbytes)
-        except (BlockingIOError, InterruptedError):
-            pass
+        if not self._lazy_readers or not self._known_unreadable(sock):
+            try:
+                return sock.recv(nbytes)
+            except (BlockingIOError, InterruptedError):
+                pass
         fut = self.create_future()
         self._wait_readable(sock, fut, self._sock_recv_ready, fut, sock, nbytes)
         data: bytes = await fut
@@ -1048,10 +1139,11 @@ class LoopCore:
     async def sock_recv_into(self, sock: socket.socket, buf: Any) -> int:
         """Receive into the writable buffer ``buf``; return the byte count."""
         self._check_socket(sock)
-        try:
-            return sock.recv_into(buf)
-        except (BlockingIOError, InterruptedError):
-            pass
+        if not self._lazy_readers or not self._known_unreadable(sock):
+            try:
+                return sock.recv_into(buf)
+            except (BlockingIOError, InterruptedError):
+                pass
         fut = self.create_future()
         self._wait_readable(sock, fut, self._sock_recv_into_ready, fut, sock, buf)
         count: int = await fut
@@ -1474,6 +1566,7 @@ class LoopCore:
         self._sig_wfd = -1
         self._old_wakeup_fd = -1
 
+    @final
     def _read_signals(self) -> None:
         while True:
             try:
