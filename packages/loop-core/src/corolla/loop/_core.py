@@ -27,7 +27,7 @@ import warnings
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextvars import Context
-from typing import Any, Final, final
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -96,11 +96,11 @@ class _FdCleanup:
         if self.writer:
             current = self.loop._writers.get(self.fd)
             if current is self.handle:
-                self.loop._remove_writer(self.fd)
+                _remove_writer(self.loop, self.fd)
         else:
             current = self.loop._readers.get(self.fd)
             if current is self.handle:
-                self.loop._drop_sock_reader(self.fd)
+                _drop_sock_reader(self.loop, self.fd)
 
 
 class _SendState:
@@ -235,20 +235,6 @@ class LoopCore:
         """Turn debug mode on or off."""
         self._debug = bool(enabled)
 
-    @final
-    def _check_closed(self) -> None:
-        if self._closed:
-            raise RuntimeError("Event loop is closed")
-
-    @final
-    def _check_thread(self) -> None:
-        if self._thread_id == 0:
-            return
-        if threading.get_ident() != self._thread_id:
-            raise RuntimeError(
-                "Non-thread-safe operation invoked on an event loop other than the current one"
-            )
-
     def _check_callback(self, callback: object, method: str) -> None:
         if not callable(callback) or _is_coroutine_like(callback):
             if _is_coroutine_like(callback):
@@ -270,40 +256,16 @@ class LoopCore:
             self._wake_rfd = rfd
             self._wake_wfd = wfd
             self._wake_eventfd = False
-        self._register_raw(self._wake_rfd, _READ)
+        _register_raw(self, self._wake_rfd, _READ)
 
     def _close_wakeup(self) -> None:
         if self._wake_rfd >= 0:
-            self._unregister_raw(self._wake_rfd)
+            _unregister_raw(self, self._wake_rfd)
             os.close(self._wake_rfd)
             if self._wake_wfd != self._wake_rfd:
                 os.close(self._wake_wfd)
         self._wake_rfd = -1
         self._wake_wfd = -1
-
-    @final
-    def _write_to_self(self) -> None:
-        fd = self._wake_wfd
-        if fd < 0:
-            return
-        try:
-            if self._wake_eventfd:
-                os.eventfd_write(fd, 1)
-            else:
-                os.write(fd, b"\0")
-        except OSError:
-            pass  # full (a wake-up is already pending) or closing
-
-    @final
-    def _drain_wakeup(self) -> None:
-        try:
-            if self._wake_eventfd:
-                os.eventfd_read(self._wake_rfd)
-            else:
-                while os.read(self._wake_rfd, 4096):
-                    pass
-        except OSError:
-            pass
 
     # ------------------------------------------------------------ scheduling
 
@@ -314,7 +276,7 @@ class LoopCore:
         if self._closed:
             raise RuntimeError("Event loop is closed")
         if self._debug or not callable(callback):
-            self._check_thread()
+            _check_thread(self)
             self._check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
         self._ready.append(handle)
@@ -330,7 +292,7 @@ class LoopCore:
             self._check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
         self._ready.append(handle)
-        self._write_to_self()
+        _write_to_self(self)
         return handle
 
     def call_later(
@@ -343,7 +305,7 @@ class LoopCore:
         """Run ``callback(*args)`` after ``delay`` seconds (a negative delay means now)."""
         if delay is None:
             raise TypeError("delay must not be None")
-        return self._call_at(time.monotonic() + delay, callback, args, context, "call_later")
+        return _call_at(self, time.monotonic() + delay, callback, args, context, "call_later")
 
     def call_at(
         self,
@@ -355,379 +317,39 @@ class LoopCore:
         """Run ``callback(*args)`` at loop time ``when``."""
         if when is None:
             raise TypeError("when cannot be None")
-        return self._call_at(when, callback, args, context, "call_at")
-
-    @final
-    def _call_at(
-        self,
-        when: float,
-        callback: Callable[..., object],
-        args: tuple[object, ...],
-        context: Context | None,
-        method: str,
-    ) -> TimerHandle:
-        if self._closed:
-            raise RuntimeError("Event loop is closed")
-        if self._debug or not callable(callback):
-            self._check_thread()
-            self._check_callback(callback, method)
-        timer = TimerHandle(float(when), callback, args, self, context)
-        timer._scheduled = True
-        heapq.heappush(self._scheduled, timer)
-        return timer
-
-    @final
-    def _timer_cancelled(self) -> None:
-        self._timer_cancelled_count += 1
+        return _call_at(self, when, callback, args, context, "call_at")
 
     # ------------------------------------------------------------- readiness
 
-    @final
-    def _register_raw(self, fd: int, mask: int) -> None:
-        old = self._fd_mask.get(fd, 0)
-        new = old | mask
-        if new == old:
-            if not self._lazy_readers or fd not in self._lazy_readers:
-                return
-            # A kept registration may belong to a closed socket whose fd number
-            # was reused: make the kernel state certain.
-            del self._lazy_readers[fd]
-            old = 0
-            self._forget_raw(fd)
-        epoll = self._epoll
-        if epoll is not None:
-            events = (_EPOLLIN if new & _READ else 0) | (_EPOLLOUT if new & _WRITE else 0)
-            if old:
-                try:
-                    epoll.modify(fd, events)
-                except FileNotFoundError:
-                    # The fd was closed (dropping it from epoll) and reused.
-                    epoll.register(fd, events)
-            else:
-                try:
-                    epoll.register(fd, events)
-                except FileExistsError:
-                    epoll.modify(fd, events)
-        else:
-            sel = self._selector
-            assert sel is not None
-            sel_events = (selectors.EVENT_READ if new & _READ else 0) | (
-                selectors.EVENT_WRITE if new & _WRITE else 0
-            )
-            if old:
-                sel.modify(fd, sel_events)
-            else:
-                sel.register(fd, sel_events)
-        self._fd_mask[fd] = new
-
-    @final
-    def _forget_raw(self, fd: int) -> None:
-        """Drop ``fd`` from the kernel's interest list, whatever state it is in."""
-        try:
-            if self._epoll is not None:
-                self._epoll.unregister(fd)
-            elif self._selector is not None:
-                self._selector.unregister(fd)
-        except (OSError, KeyError, ValueError):
-            pass
-
-    @final
-    def _drop_sock_reader(self, fd: int) -> None:
-        """The sock_* read on ``fd`` is over: drop its handle, keep the registration."""
-        handle = self._readers.pop(fd, None)
-        if handle is None:
-            return
-        args = handle._args
-        sock = args[1] if len(args) > 1 else None
-        handle.cancel()
-        if self._epoll is None or not isinstance(sock, socket.socket):
-            self._unregister_raw(fd, _READ)
-            return
-        self._lazy_readers[fd] = weakref.ref(sock)
-
-    @final
-    def _add_sock_reader(
-        self,
-        sock: socket.socket,
-        fd: int,
-        callback: Callable[..., object],
-        args: tuple[object, ...],
-    ) -> Handle:
-        """add_reader for a sock_* operation; reuses a kept registration of the same socket."""
-        if self._lazy_readers:
-            kept = self._lazy_readers.get(fd)
-            if kept is not None and kept() is sock and self._fd_mask.get(fd, 0) & _READ:
-                del self._lazy_readers[fd]
-                handle = Handle(callback, args, self, None)
-                old = self._readers.get(fd)
-                self._readers[fd] = handle
-                if old is not None:
-                    old.cancel()
-                return handle
-        return self._add_reader(fd, callback, args)
-
-    @final
-    def _unregister_raw(self, fd: int, mask: int = _READ | _WRITE) -> None:
-        old = self._fd_mask.get(fd, 0)
-        new = old & ~mask
-        if new == old:
-            return
-        epoll = self._epoll
-        try:
-            if epoll is not None:
-                if new:
-                    epoll.modify(
-                        fd, (_EPOLLIN if new & _READ else 0) | (_EPOLLOUT if new & _WRITE else 0)
-                    )
-                else:
-                    epoll.unregister(fd)
-            else:
-                sel = self._selector
-                assert sel is not None
-                if new:
-                    sel.modify(
-                        fd,
-                        (selectors.EVENT_READ if new & _READ else 0)
-                        | (selectors.EVENT_WRITE if new & _WRITE else 0),
-                    )
-                else:
-                    sel.unregister(fd)
-        except (OSError, KeyError, ValueError):
-            pass  # the fd was closed behind our back: the kernel already forgot it
-        if new:
-            self._fd_mask[fd] = new
-        else:
-            del self._fd_mask[fd]
-        if not new & _READ and self._lazy_readers:
-            self._lazy_readers.pop(fd, None)
-
-    @final
-    def _ensure_fd_no_transport(self, fd: int) -> None:
-        if not len(self._transports):
-            return
-        transport = self._transports.get(fd)
-        if transport is not None and not transport.is_closing():
-            raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
-
-    @final
-    def _add_reader(
-        self, fd: int, callback: Callable[..., object], args: tuple[object, ...]
-    ) -> Handle:
-        self._check_closed()
-        handle = Handle(callback, args, self, None)
-        self._register_raw(fd, _READ)
-        old = self._readers.get(fd)
-        self._readers[fd] = handle
-        if old is not None:
-            old.cancel()
-        return handle
-
-    @final
-    def _remove_reader(self, fd: int) -> bool:
-        if self._closed:
-            return False
-        handle = self._readers.pop(fd, None)
-        if handle is None:
-            return False
-        self._unregister_raw(fd, _READ)
-        handle.cancel()
-        return True
-
-    @final
-    def _add_writer(
-        self, fd: int, callback: Callable[..., object], args: tuple[object, ...]
-    ) -> Handle:
-        self._check_closed()
-        handle = Handle(callback, args, self, None)
-        self._register_raw(fd, _WRITE)
-        old = self._writers.get(fd)
-        self._writers[fd] = handle
-        if old is not None:
-            old.cancel()
-        return handle
-
-    @final
-    def _remove_writer(self, fd: int) -> bool:
-        if self._closed:
-            return False
-        handle = self._writers.pop(fd, None)
-        if handle is None:
-            return False
-        self._unregister_raw(fd, _WRITE)
-        handle.cancel()
-        return True
-
     def add_reader(self, fd: Any, callback: Callable[..., object], *args: object) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable."""
-        self._check_closed()
+        _check_closed(self)
         self._check_callback(callback, "add_reader")
         num = fileobj_to_fd(fd)
-        self._ensure_fd_no_transport(num)
-        self._add_reader(num, callback, args)
+        _ensure_fd_no_transport(self, num)
+        _add_reader(self, num, callback, args)
 
     def remove_reader(self, fd: Any) -> bool:
         """Stop watching ``fd`` for reading; True if it was watched."""
         num = fileobj_to_fd(fd)
-        self._ensure_fd_no_transport(num)
-        return self._remove_reader(num)
+        _ensure_fd_no_transport(self, num)
+        return _remove_reader(self, num)
 
     def add_writer(self, fd: Any, callback: Callable[..., object], *args: object) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable."""
-        self._check_closed()
+        _check_closed(self)
         self._check_callback(callback, "add_writer")
         num = fileobj_to_fd(fd)
-        self._ensure_fd_no_transport(num)
-        self._add_writer(num, callback, args)
+        _ensure_fd_no_transport(self, num)
+        _add_writer(self, num, callback, args)
 
     def remove_writer(self, fd: Any) -> bool:
         """Stop watching ``fd`` for writing; True if it was watched."""
         num = fileobj_to_fd(fd)
-        self._ensure_fd_no_transport(num)
-        return self._remove_writer(num)
-
-    @final
-    def _dispatch(self, fd: int, readable: bool, writable: bool) -> None:
-        if fd == self._wake_rfd:
-            self._drain_wakeup()
-            return
-        if fd == self._sig_rfd:
-            self._read_signals()
-            return
-        if readable:
-            handle = self._readers.get(fd)
-            if handle is not None:
-                if handle._cancelled:
-                    self._remove_reader(fd)
-                else:
-                    self._ready.append(handle)
-            elif self._lazy_readers and fd in self._lazy_readers:
-                # A kept registration fired with nobody reading: drop it now.
-                self._unregister_raw(fd, _READ)
-        if writable:
-            handle = self._writers.get(fd)
-            if handle is not None:
-                if handle._cancelled:
-                    self._remove_writer(fd)
-                else:
-                    self._ready.append(handle)
-
-    @final
-    def _poll(self, timeout: float) -> None:
-        epoll = self._epoll
-        if epoll is not None:
-            try:
-                events = epoll.poll(timeout, _MAX_EVENTS)
-            except InterruptedError:
-                return
-            for fd, ev in events:
-                self._dispatch(
-                    fd,
-                    (ev & (_EPOLLIN | _EPOLLERR | _EPOLLHUP)) != 0,
-                    (ev & (_EPOLLOUT | _EPOLLERR | _EPOLLHUP)) != 0,
-                )
-        else:
-            sel = self._selector
-            assert sel is not None
-            for key, mask in sel.select(None if timeout < 0 else timeout):
-                self._dispatch(
-                    key.fd,
-                    (mask & selectors.EVENT_READ) != 0,
-                    (mask & selectors.EVENT_WRITE) != 0,
-                )
+        _ensure_fd_no_transport(self, num)
+        return _remove_writer(self, num)
 
     # ----------------------------------------------------------------- loop
-
-    @final
-    def _run_once(self) -> None:
-        scheduled = self._scheduled
-        nsched = len(scheduled)
-        if (
-            self._timer_cancelled_count >= _MIN_CANCELLED_TO_COMPACT
-            and self._timer_cancelled_count > nsched * _CANCELLED_FRACTION
-        ):
-            kept: list[TimerHandle] = []
-            for timer in scheduled:
-                if timer._cancelled:
-                    timer._scheduled = False
-                else:
-                    kept.append(timer)
-            heapq.heapify(kept)
-            self._scheduled = scheduled = kept
-            self._timer_cancelled_count = 0
-        else:
-            while scheduled and scheduled[0]._cancelled:
-                self._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)._scheduled = False
-
-        ready = self._ready
-        timeout: float
-        if ready or self._stopping:
-            timeout = 0.0
-        elif scheduled:
-            timeout = scheduled[0]._when - time.monotonic()
-            if timeout < 0.0:
-                timeout = 0.0
-            elif timeout > _MAX_SELECT_TIMEOUT:
-                timeout = _MAX_SELECT_TIMEOUT
-        else:
-            timeout = -1.0
-
-        if timeout == 0.0 and len(self._fd_mask) <= 1 and ready:
-            # Only the wake-up fd is registered and callbacks are waiting: no
-            # readiness can change what runs next, so skip the syscall. (Threadsafe
-            # callbacks are already in the ready list; the eventfd is drained later.)
-            pass
-        elif self._debug and timeout != 0.0:
-            started = time.monotonic()
-            self._poll(timeout)
-            took = time.monotonic() - started
-            if took >= 1.0:
-                logger.log(logging.INFO, "poll %.3f ms took %.3f ms", timeout * 1e3, took * 1e3)
-        else:
-            self._poll(timeout)
-
-        if scheduled:
-            end = time.monotonic() + self._clock_resolution
-            while scheduled:
-                timer = scheduled[0]
-                if timer._when >= end:
-                    break
-                heapq.heappop(scheduled)
-                timer._scheduled = False
-                if timer._cancelled:
-                    self._timer_cancelled_count -= 1
-                else:
-                    ready.append(timer)
-
-        if not ready:
-            return
-        # Callbacks scheduled from here on go to a fresh list: the next iteration.
-        self._ready = []
-        ntodo = len(ready)
-        i = 0
-        try:
-            if self._debug:
-                while i < ntodo:
-                    handle = ready[i]
-                    i += 1
-                    if handle._cancelled:
-                        continue
-                    started = time.monotonic()
-                    handle._run()
-                    took = time.monotonic() - started
-                    if took >= self.slow_callback_duration:
-                        logger.warning("Executing %s took %.3f seconds", handle, took)
-            else:
-                while i < ntodo:
-                    handle = ready[i]
-                    i += 1
-                    if not handle._cancelled:
-                        handle._run()
-        except BaseException:
-            # KeyboardInterrupt/SystemExit: what did not run yet stays first in line.
-            if i < ntodo:
-                self._ready = ready[i:] + self._ready
-            raise
 
     def stop(self) -> None:
         """Stop ``run_forever`` once the callbacks already queued have run."""
@@ -736,7 +358,7 @@ class LoopCore:
     def _run_forever_setup(self) -> None:
         import asyncio
 
-        self._check_closed()
+        _check_closed(self)
         if self._running:
             raise RuntimeError("This event loop is already running")
         if asyncio._get_running_loop() is not None:
@@ -766,7 +388,7 @@ class LoopCore:
         self._run_forever_setup()
         try:
             while True:
-                self._run_once()
+                _run_once(self)
                 if self._stopping:
                     break
         finally:
@@ -774,7 +396,7 @@ class LoopCore:
 
     def run_until_complete(self, future: Any) -> Any:
         """Run until ``future`` (a future, task or coroutine) is done; return its result."""
-        self._check_closed()
+        _check_closed(self)
         if self._running:
             raise RuntimeError("This event loop is already running")
         fut: Any
@@ -873,7 +495,7 @@ class LoopCore:
         eager_start: bool | None = None,
     ) -> Any:
         """Wrap ``coro`` in a task (made by the task factory, if one is set)."""
-        self._check_closed()
+        _check_closed(self)
         factory = self._task_factory
         if factory is None:
             cls = self._task_class
@@ -974,7 +596,7 @@ class LoopCore:
 
     def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: object) -> Any:
         """Run ``func(*args)`` in ``executor`` (the default thread pool if None)."""
-        self._check_closed()
+        _check_closed(self)
         if self._debug or not callable(func):
             self._check_callback(func, "run_in_executor")
         if executor is None:
@@ -1070,55 +692,16 @@ class LoopCore:
 
     # -------------------------------------------------------------- sockets
 
-    @final
-    def _check_socket(self, sock: socket.socket) -> None:
-        if self._closed:
-            raise RuntimeError("Event loop is closed")
-        import ssl
-
-        if isinstance(sock, ssl.SSLSocket):
-            raise TypeError("Socket cannot be of type SSLSocket")
-        if sock.gettimeout() != 0:
-            raise ValueError("the socket must be non-blocking")
-
-    @final
-    def _known_unreadable(self, sock: socket.socket) -> bool:
-        """The last poll saw no data on ``sock`` (its kept registration did not fire).
-
-        Reading then would almost surely fail with EAGAIN; waiting is correct either
-        way, as the level-triggered registration reports data on the next poll.
-        """
-        kept = self._lazy_readers.get(sock.fileno())
-        return kept is not None and kept() is sock
-
-    @final
-    def _wait_readable(
-        self, sock: socket.socket, fut: Any, callback: Callable[..., object], *args: object
-    ) -> None:
-        fd = sock.fileno()
-        self._ensure_fd_no_transport(fd)
-        handle = self._add_sock_reader(sock, fd, callback, args)
-        fut.add_done_callback(_FdCleanup(self, fd, handle, False))
-
-    @final
-    def _wait_writable(
-        self, sock: socket.socket, fut: Any, callback: Callable[..., object], *args: object
-    ) -> None:
-        fd = sock.fileno()
-        self._ensure_fd_no_transport(fd)
-        handle = self._add_writer(fd, callback, args)
-        fut.add_done_callback(_FdCleanup(self, fd, handle, True))
-
     async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
         """Receive up to ``nbytes`` bytes from the non-blocking socket ``sock``."""
-        self._check_socket(sock)
-        if not self._lazy_readers or not self._known_unreadable(sock):
+        _check_socket(self, sock)
+        if not self._lazy_readers or not _known_unreadable(self, sock):
             try:
                 return sock.recv(nbytes)
             except (BlockingIOError, InterruptedError):
                 pass
         fut = self.create_future()
-        self._wait_readable(sock, fut, self._sock_recv_ready, fut, sock, nbytes)
+        _wait_readable(self, sock, fut, self._sock_recv_ready, fut, sock, nbytes)
         data: bytes = await fut
         return data
 
@@ -1138,14 +721,14 @@ class LoopCore:
 
     async def sock_recv_into(self, sock: socket.socket, buf: Any) -> int:
         """Receive into the writable buffer ``buf``; return the byte count."""
-        self._check_socket(sock)
-        if not self._lazy_readers or not self._known_unreadable(sock):
+        _check_socket(self, sock)
+        if not self._lazy_readers or not _known_unreadable(self, sock):
             try:
                 return sock.recv_into(buf)
             except (BlockingIOError, InterruptedError):
                 pass
         fut = self.create_future()
-        self._wait_readable(sock, fut, self._sock_recv_into_ready, fut, sock, buf)
+        _wait_readable(self, sock, fut, self._sock_recv_into_ready, fut, sock, buf)
         count: int = await fut
         return count
 
@@ -1165,13 +748,13 @@ class LoopCore:
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, Any]:
         """Receive a datagram of up to ``bufsize`` bytes; return ``(data, address)``."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         try:
             return sock.recvfrom(bufsize)
         except (BlockingIOError, InterruptedError):
             pass
         fut = self.create_future()
-        self._wait_readable(sock, fut, self._sock_recvfrom_ready, fut, sock, bufsize)
+        _wait_readable(self, sock, fut, self._sock_recvfrom_ready, fut, sock, bufsize)
         result: tuple[bytes, Any] = await fut
         return result
 
@@ -1193,7 +776,7 @@ class LoopCore:
         self, sock: socket.socket, buf: Any, nbytes: int = 0
     ) -> tuple[int, Any]:
         """Receive a datagram into ``buf``; return ``(nbytes, address)``."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         if not nbytes:
             nbytes = memoryview(buf).nbytes
         try:
@@ -1201,7 +784,7 @@ class LoopCore:
         except (BlockingIOError, InterruptedError):
             pass
         fut = self.create_future()
-        self._wait_readable(sock, fut, self._sock_recvfrom_into_ready, fut, sock, buf, nbytes)
+        _wait_readable(self, sock, fut, self._sock_recvfrom_into_ready, fut, sock, buf, nbytes)
         result: tuple[int, Any] = await fut
         return result
 
@@ -1223,7 +806,7 @@ class LoopCore:
 
     async def sock_sendall(self, sock: socket.socket, data: Any) -> None:
         """Send all of ``data``; returns None once every byte is handed to the kernel."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         try:
             sent = sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -1237,7 +820,7 @@ class LoopCore:
             return
         fut = self.create_future()
         state = _SendState(view, sent)
-        self._wait_writable(sock, fut, self._sock_sendall_ready, fut, sock, state)
+        _wait_writable(self, sock, fut, self._sock_sendall_ready, fut, sock, state)
         await fut
 
     def _sock_sendall_ready(self, fut: Any, sock: socket.socket, state: _SendState) -> None:
@@ -1258,13 +841,13 @@ class LoopCore:
 
     async def sock_sendto(self, sock: socket.socket, data: Any, address: Any) -> int:
         """Send the datagram ``data`` to ``address``; return the byte count."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         try:
             return sock.sendto(data, address)
         except (BlockingIOError, InterruptedError):
             pass
         fut = self.create_future()
-        self._wait_writable(sock, fut, self._sock_sendto_ready, fut, sock, data, address)
+        _wait_writable(self, sock, fut, self._sock_sendto_ready, fut, sock, data, address)
         count: int = await fut
         return count
 
@@ -1284,7 +867,7 @@ class LoopCore:
 
     async def sock_connect(self, sock: socket.socket, address: Any) -> None:
         """Connect ``sock`` to ``address``, resolving a host name first if needed."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
             host = address[0]
             needs_lookup = True
@@ -1307,7 +890,7 @@ class LoopCore:
         except (BlockingIOError, InterruptedError):
             pass
         fut = self.create_future()
-        self._wait_writable(sock, fut, self._sock_connect_ready, fut, sock, address)
+        _wait_writable(self, sock, fut, self._sock_connect_ready, fut, sock, address)
         await fut
 
     def _sock_connect_ready(self, fut: Any, sock: socket.socket, address: Any) -> None:
@@ -1328,7 +911,7 @@ class LoopCore:
 
     async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, Any]:
         """Accept a connection; the new socket is non-blocking."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         try:
             conn, address = sock.accept()
             conn.setblocking(False)
@@ -1336,7 +919,7 @@ class LoopCore:
         except (BlockingIOError, InterruptedError):
             pass
         fut = self.create_future()
-        self._wait_readable(sock, fut, self._sock_accept_ready, fut, sock)
+        _wait_readable(self, sock, fut, self._sock_accept_ready, fut, sock)
         result: tuple[socket.socket, Any] = await fut
         return result
 
@@ -1365,7 +948,7 @@ class LoopCore:
         fallback: bool = True,
     ) -> int:
         """Send ``file`` over ``sock`` with ``os.sendfile`` (or read/send when unavailable)."""
-        self._check_socket(sock)
+        _check_socket(self, sock)
         if "b" not in getattr(file, "mode", "b"):
             raise ValueError("file should be opened in binary mode")
         if sock.type != socket.SOCK_STREAM:
@@ -1440,7 +1023,7 @@ class LoopCore:
                 sent = os.sendfile(fd, in_fd, state[0], blocksize)
             except (BlockingIOError, InterruptedError):
                 if registered is None:
-                    handle = self._add_writer(fd, self._sendfile_step, ())
+                    handle = _add_writer(self, fd, self._sendfile_step, ())
                     handle._args = (fut, sock, in_fd, state, count, blocksize, handle)
                     fut.add_done_callback(_FdCleanup(self, fd, handle, True))
                 return
@@ -1502,7 +1085,7 @@ class LoopCore:
         if _is_coroutine_like(callback):
             raise TypeError("coroutines cannot be used with add_signal_handler()")
         self._check_signal(sig)
-        self._check_closed()
+        _check_closed(self)
         if not callable(callback):
             raise TypeError(f"a callable object was expected, got {callback!r}")
         if threading.current_thread() is not threading.main_thread():
@@ -1520,7 +1103,7 @@ class LoopCore:
             self._old_wakeup_fd = old
             self._sig_rfd = rfd
             self._sig_wfd = wfd
-            self._register_raw(rfd, _READ)
+            _register_raw(self, rfd, _READ)
         self._signal_handlers[sig] = Handle(callback, args, self, None)
         try:
             signal.signal(sig, _sighandler_noop)
@@ -1559,30 +1142,12 @@ class LoopCore:
             signal.set_wakeup_fd(self._old_wakeup_fd)
         except (ValueError, OSError) as exc:
             logger.info("set_wakeup_fd(%s) failed: %s", self._old_wakeup_fd, exc)
-        self._unregister_raw(self._sig_rfd)
+        _unregister_raw(self, self._sig_rfd)
         os.close(self._sig_rfd)
         os.close(self._sig_wfd)
         self._sig_rfd = -1
         self._sig_wfd = -1
         self._old_wakeup_fd = -1
-
-    @final
-    def _read_signals(self) -> None:
-        while True:
-            try:
-                data = os.read(self._sig_rfd, 4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not data:
-                return
-            for signum in data:
-                handle = self._signal_handlers.get(signum)
-                if handle is None:
-                    continue
-                if handle._cancelled:
-                    self.remove_signal_handler(signum)
-                else:
-                    self._ready.append(handle)
 
     # ---------------------------------------------------------- exceptions
 
@@ -1683,7 +1248,7 @@ class LoopCore:
         self._make_wakeup()
         for fd, mask in masks.items():
             try:
-                self._register_raw(fd, mask)
+                _register_raw(self, fd, mask)
             except OSError:
                 self._readers.pop(fd, None)
                 self._writers.pop(fd, None)
@@ -1698,3 +1263,440 @@ class LoopCore:
                 pass
         self._default_executor = None
         self._executor_shutdown_called = False
+
+
+# Internal helpers, as functions: a method call on an interpreted subclass of
+# LoopCore would go through a Python-level lookup on every call.
+
+
+def _check_closed(self: LoopCore) -> None:
+    if self._closed:
+        raise RuntimeError("Event loop is closed")
+
+
+def _check_thread(self: LoopCore) -> None:
+    if self._thread_id == 0:
+        return
+    if threading.get_ident() != self._thread_id:
+        raise RuntimeError(
+            "Non-thread-safe operation invoked on an event loop other than the current one"
+        )
+
+
+def _write_to_self(self: LoopCore) -> None:
+    fd = self._wake_wfd
+    if fd < 0:
+        return
+    try:
+        if self._wake_eventfd:
+            os.eventfd_write(fd, 1)
+        else:
+            os.write(fd, b"\0")
+    except OSError:
+        pass  # full (a wake-up is already pending) or closing
+
+
+def _drain_wakeup(self: LoopCore) -> None:
+    try:
+        if self._wake_eventfd:
+            os.eventfd_read(self._wake_rfd)
+        else:
+            while os.read(self._wake_rfd, 4096):
+                pass
+    except OSError:
+        pass
+
+
+def _call_at(  # noqa: PLR0917
+    self: LoopCore,
+    when: float,
+    callback: Callable[..., object],
+    args: tuple[object, ...],
+    context: Context | None,
+    method: str,
+) -> TimerHandle:
+    if self._closed:
+        raise RuntimeError("Event loop is closed")
+    if self._debug or not callable(callback):
+        _check_thread(self)
+        self._check_callback(callback, method)
+    timer = TimerHandle(float(when), callback, args, self, context)
+    timer._scheduled = True
+    heapq.heappush(self._scheduled, timer)
+    return timer
+
+
+def _register_raw(self: LoopCore, fd: int, mask: int) -> None:
+    old = self._fd_mask.get(fd, 0)
+    new = old | mask
+    if new == old:
+        if not self._lazy_readers or fd not in self._lazy_readers:
+            return
+        # A kept registration may belong to a closed socket whose fd number
+        # was reused: make the kernel state certain.
+        del self._lazy_readers[fd]
+        old = 0
+        _forget_raw(self, fd)
+    epoll = self._epoll
+    if epoll is not None:
+        events = (_EPOLLIN if new & _READ else 0) | (_EPOLLOUT if new & _WRITE else 0)
+        if old:
+            try:
+                epoll.modify(fd, events)
+            except FileNotFoundError:
+                # The fd was closed (dropping it from epoll) and reused.
+                epoll.register(fd, events)
+        else:
+            try:
+                epoll.register(fd, events)
+            except FileExistsError:
+                epoll.modify(fd, events)
+    else:
+        sel = self._selector
+        assert sel is not None
+        sel_events = (selectors.EVENT_READ if new & _READ else 0) | (
+            selectors.EVENT_WRITE if new & _WRITE else 0
+        )
+        if old:
+            sel.modify(fd, sel_events)
+        else:
+            sel.register(fd, sel_events)
+    self._fd_mask[fd] = new
+
+
+def _forget_raw(self: LoopCore, fd: int) -> None:
+    """Drop ``fd`` from the kernel's interest list, whatever state it is in."""
+    try:
+        if self._epoll is not None:
+            self._epoll.unregister(fd)
+        elif self._selector is not None:
+            self._selector.unregister(fd)
+    except (OSError, KeyError, ValueError):
+        pass
+
+
+def _drop_sock_reader(self: LoopCore, fd: int) -> None:
+    """The sock_* read on ``fd`` is over: drop its handle, keep the registration."""
+    handle = self._readers.pop(fd, None)
+    if handle is None:
+        return
+    args = handle._args
+    sock = args[1] if len(args) > 1 else None
+    handle.cancel()
+    if self._epoll is None or not isinstance(sock, socket.socket):
+        _unregister_raw(self, fd, _READ)
+        return
+    self._lazy_readers[fd] = weakref.ref(sock)
+
+
+def _add_sock_reader(
+    self: LoopCore,
+    sock: socket.socket,
+    fd: int,
+    callback: Callable[..., object],
+    args: tuple[object, ...],
+) -> Handle:
+    """add_reader for a sock_* operation; reuses a kept registration of the same socket."""
+    if self._lazy_readers:
+        kept = self._lazy_readers.get(fd)
+        if kept is not None and kept() is sock and self._fd_mask.get(fd, 0) & _READ:
+            del self._lazy_readers[fd]
+            handle = Handle(callback, args, self, None)
+            old = self._readers.get(fd)
+            self._readers[fd] = handle
+            if old is not None:
+                old.cancel()
+            return handle
+    return _add_reader(self, fd, callback, args)
+
+
+def _unregister_raw(self: LoopCore, fd: int, mask: int = _READ | _WRITE) -> None:
+    old = self._fd_mask.get(fd, 0)
+    new = old & ~mask
+    if new == old:
+        return
+    epoll = self._epoll
+    try:
+        if epoll is not None:
+            if new:
+                epoll.modify(
+                    fd, (_EPOLLIN if new & _READ else 0) | (_EPOLLOUT if new & _WRITE else 0)
+                )
+            else:
+                epoll.unregister(fd)
+        else:
+            sel = self._selector
+            assert sel is not None
+            if new:
+                sel.modify(
+                    fd,
+                    (selectors.EVENT_READ if new & _READ else 0)
+                    | (selectors.EVENT_WRITE if new & _WRITE else 0),
+                )
+            else:
+                sel.unregister(fd)
+    except (OSError, KeyError, ValueError):
+        pass  # the fd was closed behind our back: the kernel already forgot it
+    if new:
+        self._fd_mask[fd] = new
+    else:
+        del self._fd_mask[fd]
+    if not new & _READ and self._lazy_readers:
+        self._lazy_readers.pop(fd, None)
+
+
+def _ensure_fd_no_transport(self: LoopCore, fd: int) -> None:
+    if not len(self._transports):
+        return
+    transport = self._transports.get(fd)
+    if transport is not None and not transport.is_closing():
+        raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
+
+
+def _add_reader(
+    self: LoopCore, fd: int, callback: Callable[..., object], args: tuple[object, ...]
+) -> Handle:
+    _check_closed(self)
+    handle = Handle(callback, args, self, None)
+    _register_raw(self, fd, _READ)
+    old = self._readers.get(fd)
+    self._readers[fd] = handle
+    if old is not None:
+        old.cancel()
+    return handle
+
+
+def _remove_reader(self: LoopCore, fd: int) -> bool:
+    if self._closed:
+        return False
+    handle = self._readers.pop(fd, None)
+    if handle is None:
+        return False
+    _unregister_raw(self, fd, _READ)
+    handle.cancel()
+    return True
+
+
+def _add_writer(
+    self: LoopCore, fd: int, callback: Callable[..., object], args: tuple[object, ...]
+) -> Handle:
+    _check_closed(self)
+    handle = Handle(callback, args, self, None)
+    _register_raw(self, fd, _WRITE)
+    old = self._writers.get(fd)
+    self._writers[fd] = handle
+    if old is not None:
+        old.cancel()
+    return handle
+
+
+def _remove_writer(self: LoopCore, fd: int) -> bool:
+    if self._closed:
+        return False
+    handle = self._writers.pop(fd, None)
+    if handle is None:
+        return False
+    _unregister_raw(self, fd, _WRITE)
+    handle.cancel()
+    return True
+
+
+def _dispatch(self: LoopCore, fd: int, readable: bool, writable: bool) -> None:
+    if fd == self._wake_rfd:
+        _drain_wakeup(self)
+        return
+    if fd == self._sig_rfd:
+        _read_signals(self)
+        return
+    if readable:
+        handle = self._readers.get(fd)
+        if handle is not None:
+            if handle._cancelled:
+                _remove_reader(self, fd)
+            else:
+                self._ready.append(handle)
+        elif self._lazy_readers and fd in self._lazy_readers:
+            # A kept registration fired with nobody reading: drop it now.
+            _unregister_raw(self, fd, _READ)
+    if writable:
+        handle = self._writers.get(fd)
+        if handle is not None:
+            if handle._cancelled:
+                _remove_writer(self, fd)
+            else:
+                self._ready.append(handle)
+
+
+def _poll(self: LoopCore, timeout: float) -> None:
+    epoll = self._epoll
+    if epoll is not None:
+        try:
+            events = epoll.poll(timeout, _MAX_EVENTS)
+        except InterruptedError:
+            return
+        for fd, ev in events:
+            _dispatch(
+                self,
+                fd,
+                (ev & (_EPOLLIN | _EPOLLERR | _EPOLLHUP)) != 0,
+                (ev & (_EPOLLOUT | _EPOLLERR | _EPOLLHUP)) != 0,
+            )
+    else:
+        sel = self._selector
+        assert sel is not None
+        for key, mask in sel.select(None if timeout < 0 else timeout):
+            _dispatch(
+                self,
+                key.fd,
+                (mask & selectors.EVENT_READ) != 0,
+                (mask & selectors.EVENT_WRITE) != 0,
+            )
+
+
+def _run_once(self: LoopCore) -> None:
+    scheduled = self._scheduled
+    nsched = len(scheduled)
+    if (
+        self._timer_cancelled_count >= _MIN_CANCELLED_TO_COMPACT
+        and self._timer_cancelled_count > nsched * _CANCELLED_FRACTION
+    ):
+        kept: list[TimerHandle] = []
+        for timer in scheduled:
+            if timer._cancelled:
+                timer._scheduled = False
+            else:
+                kept.append(timer)
+        heapq.heapify(kept)
+        self._scheduled = scheduled = kept
+        self._timer_cancelled_count = 0
+    else:
+        while scheduled and scheduled[0]._cancelled:
+            self._timer_cancelled_count -= 1
+            heapq.heappop(scheduled)._scheduled = False
+
+    ready = self._ready
+    timeout: float
+    if ready or self._stopping:
+        timeout = 0.0
+    elif scheduled:
+        timeout = scheduled[0]._when - time.monotonic()
+        if timeout < 0.0:
+            timeout = 0.0
+        elif timeout > _MAX_SELECT_TIMEOUT:
+            timeout = _MAX_SELECT_TIMEOUT
+    else:
+        timeout = -1.0
+
+    if timeout == 0.0 and len(self._fd_mask) <= 1 and ready:
+        # Only the wake-up fd is registered and callbacks are waiting: no
+        # readiness can change what runs next, so skip the syscall. (Threadsafe
+        # callbacks are already in the ready list; the eventfd is drained later.)
+        pass
+    elif self._debug and timeout != 0.0:
+        started = time.monotonic()
+        _poll(self, timeout)
+        took = time.monotonic() - started
+        if took >= 1.0:
+            logger.log(logging.INFO, "poll %.3f ms took %.3f ms", timeout * 1e3, took * 1e3)
+    else:
+        _poll(self, timeout)
+
+    if scheduled:
+        end = time.monotonic() + self._clock_resolution
+        while scheduled:
+            timer = scheduled[0]
+            if timer._when >= end:
+                break
+            heapq.heappop(scheduled)
+            timer._scheduled = False
+            if timer._cancelled:
+                self._timer_cancelled_count -= 1
+            else:
+                ready.append(timer)
+
+    if not ready:
+        return
+    # Callbacks scheduled from here on go to a fresh list: the next iteration.
+    self._ready = []
+    ntodo = len(ready)
+    i = 0
+    try:
+        if self._debug:
+            while i < ntodo:
+                handle = ready[i]
+                i += 1
+                if handle._cancelled:
+                    continue
+                started = time.monotonic()
+                handle._run()
+                took = time.monotonic() - started
+                if took >= self.slow_callback_duration:
+                    logger.warning("Executing %s took %.3f seconds", handle, took)
+        else:
+            while i < ntodo:
+                handle = ready[i]
+                i += 1
+                if not handle._cancelled:
+                    handle._run()
+    except BaseException:
+        # KeyboardInterrupt/SystemExit: what did not run yet stays first in line.
+        if i < ntodo:
+            self._ready = ready[i:] + self._ready
+        raise
+
+
+def _check_socket(self: LoopCore, sock: socket.socket) -> None:
+    if self._closed:
+        raise RuntimeError("Event loop is closed")
+    import ssl
+
+    if isinstance(sock, ssl.SSLSocket):
+        raise TypeError("Socket cannot be of type SSLSocket")
+    if sock.gettimeout() != 0:
+        raise ValueError("the socket must be non-blocking")
+
+
+def _known_unreadable(self: LoopCore, sock: socket.socket) -> bool:
+    """The last poll saw no data on ``sock`` (its kept registration did not fire).
+
+    Reading then would almost surely fail with EAGAIN; waiting is correct either
+    way, as the level-triggered registration reports data on the next poll.
+    """
+    kept = self._lazy_readers.get(sock.fileno())
+    return kept is not None and kept() is sock
+
+
+def _wait_readable(
+    self: LoopCore, sock: socket.socket, fut: Any, callback: Callable[..., object], *args: object
+) -> None:
+    fd = sock.fileno()
+    _ensure_fd_no_transport(self, fd)
+    handle = _add_sock_reader(self, sock, fd, callback, args)
+    fut.add_done_callback(_FdCleanup(self, fd, handle, False))
+
+
+def _wait_writable(
+    self: LoopCore, sock: socket.socket, fut: Any, callback: Callable[..., object], *args: object
+) -> None:
+    fd = sock.fileno()
+    _ensure_fd_no_transport(self, fd)
+    handle = _add_writer(self, fd, callback, args)
+    fut.add_done_callback(_FdCleanup(self, fd, handle, True))
+
+
+def _read_signals(self: LoopCore) -> None:
+    while True:
+        try:
+            data = os.read(self._sig_rfd, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            return
+        for signum in data:
+            handle = self._signal_handlers.get(signum)
+            if handle is None:
+                continue
+            if handle._cancelled:
+                self.remove_signal_handler(signum)
+            else:
+                self._ready.append(handle)

@@ -141,7 +141,7 @@ class TimerHandle(Handle):
         """Stop the callback from running; the loop drops it from its timer heap lazily."""
         if not self._cancelled:
             if self._scheduled:
-                self._loop._timer_cancelled()
+                self._loop._timer_cancelled_count += 1
             super().cancel()
 
     def _describe(self) -> str:
