@@ -272,3 +272,27 @@ def test_event_two_loops_raise() -> None:
             await ev.wait()
 
     asyncio.run(second())
+
+
+def test_async_with_binds_none(run: Any) -> None:
+    async def main() -> None:
+        from corolla.sync import Condition, Semaphore
+
+        lock = Lock()
+        for prim in (lock, Semaphore(1), Condition()):
+            async with prim as value:
+                assert value is None
+        # Contended path too.
+        await lock.acquire()
+        t = asyncio.create_task(_enter(lock))
+        await yield_n(1)
+        lock.release()
+        assert await t is None
+
+    run(main())
+
+
+async def _enter(lock: Lock) -> object:
+    async with lock as value:
+        result: object = value
+    return result

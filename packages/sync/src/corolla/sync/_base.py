@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Generator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 
 class Waiter(Protocol):
@@ -23,6 +24,24 @@ class Waiter(Protocol):
     def set_result(self, result: Any, /) -> None: ...
 
     def __await__(self) -> Generator[Any, None, Any]: ...
+
+
+_NOTHING: tuple[()] = ()
+
+
+class Ready:
+    """An awaitable that is already complete: ``await READY`` returns None at once.
+
+    ``__aenter__``/``__aexit__`` return it when they finish without waiting,
+    which saves creating and driving a coroutine on every uncontended
+    ``async with``.
+    """
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return cast("Generator[Any, None, None]", iter(_NOTHING))
+
+
+READY = Ready()
 
 
 class LoopBound:
@@ -48,6 +67,14 @@ class LoopBound:
                 f"{bound!r} and now from {loop!r}"
             )
         return loop
+
+
+def discard(waiters: deque[Waiter], waiter: Waiter) -> None:
+    """Remove ``waiter``; waiters mostly leave in FIFO order, so try the front first."""
+    if waiters and waiters[0] is waiter:
+        waiters.popleft()
+    else:
+        waiters.remove(waiter)
 
 
 def reject_keywords(obj: object, keywords: dict[str, object]) -> None:

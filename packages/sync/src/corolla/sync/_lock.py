@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from asyncio import CancelledError
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from corolla.sync._base import LoopBound, Waiter, object_repr, reject_keywords
+from corolla.sync._base import READY, LoopBound, Waiter, discard, object_repr, reject_keywords
 
 _T = TypeVar("_T")
 
@@ -37,16 +37,24 @@ class Lock(LoopBound):
             extra = f"{extra}, waiters:{len(self._waiters)}"
         return object_repr(self, extra)
 
-    async def __aenter__(self) -> None:
+    def __aenter__(self) -> Awaitable[None]:
+        # Uncontended: take the lock now and return a completed awaitable.
+        if not self._locked and (self._waiters is None or not self._has_live_waiter()):
+            self._locked = True
+            return READY
+        return self._acquire_none()
+
+    async def _acquire_none(self) -> None:
         await self.acquire()
 
-    async def __aexit__(
+    def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
+    ) -> Awaitable[None]:
         self.release()
+        return READY
 
     def locked(self) -> bool:
         """True while some task holds the lock."""
@@ -73,7 +81,7 @@ class Lock(LoopBound):
             try:
                 await waiter
             finally:
-                waiters.remove(waiter)
+                discard(waiters, waiter)
         except CancelledError:
             # Woken and cancelled before running: the lock is free but nobody
             # will take it, so hand the wake-up to the next waiter.
@@ -156,7 +164,7 @@ class Event(LoopBound):
             await waiter
             return True
         finally:
-            waiters.remove(waiter)
+            discard(waiters, waiter)
 
 
 class _LockLike(Protocol):
@@ -192,13 +200,14 @@ class Condition(LoopBound):
     async def __aenter__(self) -> None:
         await self._lock.acquire()
 
-    async def __aexit__(
+    def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
+    ) -> Awaitable[None]:
         self._lock.release()
+        return READY
 
     def locked(self) -> bool:
         """True while the underlying lock is held."""
@@ -232,7 +241,7 @@ class Condition(LoopBound):
             await waiter
         except BaseException as exc:
             error = exc
-        self._waiters.remove(waiter)
+        discard(self._waiters, waiter)
         # The lock is re-acquired whatever happened, even through cancellations.
         while True:
             try:

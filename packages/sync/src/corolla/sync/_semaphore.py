@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from asyncio import CancelledError
 from collections import deque
+from collections.abc import Awaitable
 from types import TracebackType
 
-from corolla.sync._base import LoopBound, Waiter, object_repr, reject_keywords
+from corolla.sync._base import READY, LoopBound, Waiter, discard, object_repr, reject_keywords
 
 
 class Semaphore(LoopBound):
@@ -34,16 +35,24 @@ class Semaphore(LoopBound):
             extra = f"{extra}, waiters:{len(self._waiters)}"
         return object_repr(self, extra)
 
-    async def __aenter__(self) -> None:
+    def __aenter__(self) -> Awaitable[None]:
+        # A free slot and nobody queued: take it now, return a completed awaitable.
+        if self._value > 0 and (self._waiters is None or not self.locked()):
+            self._value -= 1
+            return READY
+        return self._acquire_none()
+
+    async def _acquire_none(self) -> None:
         await self.acquire()
 
-    async def __aexit__(
+    def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
+    ) -> Awaitable[None]:
         self.release()
+        return READY
 
     def locked(self) -> bool:
         """True when ``acquire()`` would have to wait."""
@@ -69,7 +78,7 @@ class Semaphore(LoopBound):
             try:
                 await waiter
             finally:
-                waiters.remove(waiter)
+                discard(waiters, waiter)
         except CancelledError:
             if waiter.done() and not waiter.cancelled():
                 # A slot was reserved for us by release(); give it back.
