@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from packages import PACKAGES_DIR, ROOT
+from repo import PACKAGES_DIR, ROOT
 
 TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis", "trustme", "uvloop"]
 BUILD_DEPS = ["hatchling>=1.27", "mypy>=1.15", "setuptools>=70"]

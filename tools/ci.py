@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from packages import ROOT
+from repo import ROOT
 
 HATCH = [sys.executable, "-m", "hatch"] if shutil.which("hatch") is None else ["hatch"]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import importlib.metadata
 import math
@@ -193,6 +194,12 @@ class HttpProtocol(asyncio.Protocol):
 SERVERS = ("stdlib", "corolla", "uvloop", "stdlib+transports")
 
 
+async def _loop_create_server(
+    loop: asyncio.AbstractEventLoop, *args: Any, **kwargs: Any
+) -> asyncio.AbstractServer:
+    return await loop.create_server(*args, **kwargs)
+
+
 def create_server_function(name: str) -> Callable[..., Any] | None:
     """How the server variant NAME creates its server, or None when unavailable.
 
@@ -201,7 +208,7 @@ def create_server_function(name: str) -> Callable[..., Any] | None:
     if name != "stdlib+transports":
         if loop_factory(name) is None:
             return None
-        return lambda loop, *args, **kwargs: loop.create_server(*args, **kwargs)
+        return _loop_create_server
     try:
         import corolla.transports
     except ImportError:
@@ -269,7 +276,7 @@ async def load(port: int, connections: int, requests: int) -> tuple[int, float, 
         done: asyncio.Future[int] = loop.create_future()
         dones.append(done)
         transport, _ = await loop.create_connection(
-            lambda d=done: ClientProtocol(requests, d), "127.0.0.1", port
+            functools.partial(ClientProtocol, requests, done), "127.0.0.1", port
         )
         transports.append(transport)
     ok = sum(await asyncio.gather(*dones))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from packages import closure, package_dirs
+from repo import closure, package_dirs
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from packages import package_dirs
+from repo import package_dirs
 
 
 def main(argv: list[str]) -> int:

@@ -14,7 +14,7 @@ import importlib
 import sys
 import tomllib
 
-from packages import package_dirs
+from repo import package_dirs
 
 
 def locate(tag: str) -> int:

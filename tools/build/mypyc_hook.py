@@ -38,7 +38,7 @@ def _have_c_compiler() -> bool:
     return shutil.which(cc.split()[0]) is not None
 
 
-class CorollaMypycHook(BuildHookInterface):  # type: ignore[type-arg]
+class CorollaMypycHook(BuildHookInterface):  # type: ignore[type-arg,unused-ignore]
     PLUGIN_NAME = "custom"
 
     def _should_compile(self, version: str) -> bool:
