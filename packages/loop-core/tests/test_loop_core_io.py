@@ -291,3 +291,24 @@ def test_close_removes_signal_handlers(loop: EventLoop) -> None:
     loop.add_signal_handler(signal.SIGUSR2, print)
     loop.close()
     assert signal.getsignal(signal.SIGUSR2) == signal.SIG_DFL
+
+
+def test_close_outside_main_thread_with_signal_handlers(loop: EventLoop) -> None:
+    loop.add_signal_handler(signal.SIGUSR2, print)
+    caught: list[str] = []
+
+    def worker() -> None:
+        import warnings
+
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            loop.close()
+        caught.extend(str(w.message) for w in seen)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert loop.is_closed()
+    assert any("main thread" in m for m in caught)
+    signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)

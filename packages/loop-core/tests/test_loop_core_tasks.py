@@ -498,3 +498,13 @@ def test_other_network_methods_delegate_or_name_the_missing_piece(loop: EventLoo
         method = getattr(loop, name)
         with pytest.raises(RuntimeError, match=rf"corolla\.transports\.{name}"):
             loop.run_until_complete(method(asyncio.Protocol, None))
+
+
+def test_runner_with_stdlib_loop_factory() -> None:
+    async def main() -> str:
+        await asyncio.get_running_loop().run_in_executor(None, int)
+        return type(asyncio.get_running_loop()).__name__
+
+    with Runner(loop_factory=asyncio.new_event_loop) as runner:
+        assert runner.run(main()) != "EventLoop"
+    assert corolla.loop.run(main(), loop_factory=asyncio.new_event_loop) != "EventLoop"

@@ -450,8 +450,18 @@ class LoopCore:
             return
         if self._debug:
             logger.debug("Close %r", self)
-        for sig in list(self._signal_handlers):
-            self.remove_signal_handler(sig)
+        if threading.current_thread() is threading.main_thread():
+            for sig in list(self._signal_handlers):
+                self.remove_signal_handler(sig)
+        elif self._signal_handlers:
+            # Signal dispositions can only change in the main thread.
+            warnings.warn(
+                f"closing {self!r} outside the main thread: its signal handlers stay installed",
+                ResourceWarning,
+                stacklevel=2,
+            )
+            self._signal_handlers.clear()
+            self._close_signal_pipe()
         self._closed = True
         self._ready.clear()
         self._scheduled.clear()

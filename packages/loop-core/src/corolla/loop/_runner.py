@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import inspect
 import signal
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from types import TracebackType
@@ -156,7 +157,13 @@ def _noop() -> None:
 
 
 async def _shutdown_executor(loop: asyncio.AbstractEventLoop) -> None:
-    await loop.shutdown_default_executor(300.0)  # type: ignore[call-arg,unused-ignore]
+    from corolla.loop._core import LoopCore
+
+    target: object = loop
+    if isinstance(target, LoopCore) or sys.version_info >= (3, 12):
+        await loop.shutdown_default_executor(300.0)  # type: ignore[call-arg,unused-ignore]
+    else:  # the 3.11 stdlib loop takes no timeout
+        await loop.shutdown_default_executor()
 
 
 class _Countdown:
