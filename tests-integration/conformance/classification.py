@@ -76,6 +76,8 @@ RULES: list[Rule] = [
         "patches asyncio.base_events.BaseEventLoop methods",
         source="'asyncio.base_events.BaseEventLoop.",
     ),
+    Rule("*", "*", "private", "steps the loop with loop._run_once()", source="._run_once()"),
+    Rule("*", "*", "private", "reads the loop's private ready queue", source="loop._ready"),
     Rule(
         "*",
         "*",
