@@ -508,3 +508,25 @@ def test_runner_with_stdlib_loop_factory() -> None:
     with Runner(loop_factory=asyncio.new_event_loop) as runner:
         assert runner.run(main()) != "EventLoop"
     assert corolla.loop.run(main(), loop_factory=asyncio.new_event_loop) != "EventLoop"
+
+
+def test_policy_makes_a_main_thread_loop_like_the_running_python() -> None:
+    policy = EventLoopPolicy()
+    if sys.version_info >= (3, 14):
+        with pytest.raises(RuntimeError):
+            policy.get_event_loop()
+        return
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        loop = policy.get_event_loop()
+    try:
+        assert isinstance(loop, EventLoop)
+        assert policy.get_event_loop() is loop
+        deprecations = [w for w in seen if w.category is DeprecationWarning]
+        if sys.version_info >= (3, 12):
+            assert deprecations
+            assert deprecations[0].filename == __file__
+        else:
+            assert not deprecations
+    finally:
+        loop.close()

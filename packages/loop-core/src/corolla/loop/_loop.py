@@ -141,11 +141,28 @@ def new_event_loop() -> EventLoop:
     return EventLoop()
 
 
+def _caller_stacklevel() -> int:
+    """The warnings stacklevel of the first frame outside asyncio and corolla.loop."""
+    level = 2
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if not module.startswith(("asyncio.", "corolla.loop.")) and module not in (
+            "asyncio",
+            "corolla.loop",
+        ):
+            break
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
 class EventLoopPolicy(asyncio.AbstractEventLoopPolicy):
     """An event loop policy whose loops are corolla :class:`EventLoop` instances.
 
-    Each thread has its own current loop; the main thread gets one made on
-    first use of ``get_event_loop()``.
+    Each thread has its own current loop. Like the stdlib's default policy of
+    the running Python, ``get_event_loop()`` in the main thread makes one when
+    none was ever set (with a DeprecationWarning on 3.12 and 3.13; 3.14 raises).
     """
 
     def __init__(self) -> None:
@@ -160,6 +177,16 @@ class EventLoopPolicy(asyncio.AbstractEventLoopPolicy):
             ):
                 raise RuntimeError(
                     f"There is no current event loop in thread {threading.current_thread().name!r}."
+                )
+            if sys.version_info >= (3, 14):
+                raise RuntimeError(
+                    f"There is no current event loop in thread {threading.current_thread().name!r}."
+                )
+            if sys.version_info >= (3, 12):
+                warnings.warn(
+                    "There is no current event loop",
+                    DeprecationWarning,
+                    stacklevel=_caller_stacklevel(),
                 )
             loop = self.new_event_loop()
             self.set_event_loop(loop)
