@@ -397,3 +397,30 @@ def test_kept_reader_registration_dropped_when_data_arrives_unread(
     assert a.fileno() not in loop._lazy_readers  # type: ignore[attr-defined]
     assert a.fileno() not in loop._fd_mask  # type: ignore[attr-defined]
     assert loop.run_until_complete(loop.sock_recv(a, 10)) == b"unread"
+
+
+def test_run_in_executor_concurrent_cancelled_error(any_loop: asyncio.AbstractEventLoop) -> None:
+    def cancelled_in_thread() -> None:
+        raise concurrent.futures.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        any_loop.run_until_complete(any_loop.run_in_executor(None, cancelled_in_thread))
+
+
+def test_run_in_executor_cancel_cancels_pending_job(loop: asyncio.AbstractEventLoop) -> None:
+    release = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        blocker = loop.run_in_executor(pool, release.wait, 60)  # hang guard
+        queued = loop.run_in_executor(pool, int)
+
+        async def main() -> None:
+            queued.cancel()
+            release.set()
+            await blocker
+
+        loop.run_until_complete(main())
+        assert queued.cancelled()
+    finally:
+        release.set()
+        pool.shutdown(wait=True)

@@ -134,10 +134,15 @@ class _ConcurrentBridge:
             fut.cancel()
             return
         exc = cf.exception()
-        if exc is not None:
-            fut.set_exception(exc)
-        else:
+        if exc is None:
             fut.set_result(cf.result())
+        elif type(exc) is concurrent.futures.CancelledError:
+            # The asyncio spelling of the same outcome.
+            import asyncio
+
+            fut.set_exception(asyncio.CancelledError(*exc.args))
+        else:
+            fut.set_exception(exc)
 
     def on_fut_done(self, fut: Any) -> None:
         if fut.cancelled():
