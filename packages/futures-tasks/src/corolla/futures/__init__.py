@@ -8,8 +8,9 @@ catches corolla's cancellations.
 
 from asyncio import CancelledError, InvalidStateError
 
+from corolla.futures._api import Future
 from corolla.futures._compiled import COMPILED
-from corolla.futures._future import Future, isfuture
+from corolla.futures._future import isfuture
 from corolla.futures._wrap import wrap_future
 
 __all__ = [

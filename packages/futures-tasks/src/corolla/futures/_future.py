@@ -8,13 +8,11 @@ import reprlib
 import sys
 import traceback
 from collections.abc import Callable, Generator
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from mypy_extensions import mypyc_attr
 
 from corolla.futures._compiled import COMPILED
-
-_T = TypeVar("_T")
 
 # Internal states; the public ``_state`` property spells them like asyncio does.
 PENDING = 0
@@ -82,19 +80,8 @@ def isfuture(obj: object) -> bool:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Future(Generic[_T]):
-    """A result, or an exception, that becomes available later.
-
-    It behaves like :class:`asyncio.Future`: callbacks added with
-    :meth:`add_done_callback` run through the loop's ``call_soon`` in the
-    context they were added with, awaiting a pending future suspends the
-    awaiting task until it is done, and an exception that nobody ever
-    retrieved is reported to the loop's exception handler when the future is
-    garbage collected. Stdlib tasks can await it and corolla tasks can await
-    stdlib futures: both follow the ``_asyncio_future_blocking`` protocol.
-
-    ``loop`` defaults to the current event loop.
-    """
+class FutureCore:
+    """The compiled implementation behind :class:`Future`."""
 
     # Part of the asyncio future protocol: True while a task waits on it.
     _asyncio_future_blocking: bool = False
@@ -203,7 +190,7 @@ class Future(Generic[_T]):
             return asyncio.CancelledError()
         return asyncio.CancelledError(msg)
 
-    def result(self) -> _T:
+    def result(self) -> Any:
         """The result; raises the exception that was set, or CancelledError.
 
         Raises :class:`asyncio.InvalidStateError` while the future is pending.
@@ -214,8 +201,7 @@ class Future(Generic[_T]):
             exc = self._exception
             if exc is not None:
                 raise exc.with_traceback(self._exception_tb)
-            result: _T = self._result
-            return result
+            return self._result
         if st == CANCELLED:
             raise self._make_cancelled_error()
         raise asyncio.InvalidStateError("Result is not ready.")
@@ -304,7 +290,7 @@ class Future(Generic[_T]):
         self._schedule_callbacks()
         return True
 
-    def set_result(self, result: _T) -> None:
+    def set_result(self, result: Any) -> None:
         """Mark the future done with ``result``.
 
         Raises :class:`asyncio.InvalidStateError` if it is already done.
@@ -313,6 +299,27 @@ class Future(Generic[_T]):
             raise asyncio.InvalidStateError(f"{self._state}: {self!r}")
         self._result = result
         self._st = FINISHED
+        self._schedule_callbacks()
+
+    # The three ways to finish, without the checks and without being
+    # overridable by Task (whose public setters refuse to work).
+
+    def _finish_result(self, result: Any) -> None:
+        self._result = result
+        self._st = FINISHED
+        self._schedule_callbacks()
+
+    def _finish_exception(self, exc: BaseException) -> None:
+        self._exception = exc
+        self._exception_tb = exc.__traceback__
+        self._st = FINISHED
+        self._schedule_callbacks()
+        self._log_tb = True
+
+    def _finish_cancel(self, msg: Any) -> None:
+        self._log_tb = False
+        self._st = CANCELLED
+        self._cancel_message = msg
         self._schedule_callbacks()
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
@@ -345,7 +352,7 @@ class Future(Generic[_T]):
 
     # -- awaiting ------------------------------------------------------------------
 
-    def __await__(self) -> Generator[Any, None, _T]:
+    def __await__(self) -> Generator[Any, None, Any]:
         if self._st == PENDING:
             self._asyncio_future_blocking = True
             yield self
@@ -353,5 +360,5 @@ class Future(Generic[_T]):
                 raise RuntimeError("await wasn't used with future")
         return self.result()
 
-    def __iter__(self) -> Generator[Any, None, _T]:
+    def __iter__(self) -> Generator[Any, None, Any]:
         return self.__await__()

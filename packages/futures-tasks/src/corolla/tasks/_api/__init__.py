@@ -1,0 +1,43 @@
+"""The public Task class, an interpreted subclass of the compiled core (see
+corolla.futures._api for why it lives in a package ``__init__``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from corolla.futures._api import Future
+from corolla.tasks._task import PLAIN_TYPES, TaskCore
+
+_T = TypeVar("_T")
+
+
+class Task(TaskCore, Future[_T]):
+    """Runs a coroutine on an event loop; the task is a Future of its result.
+
+    A drop-in for :class:`asyncio.Task`: the coroutine may await corolla
+    futures, stdlib futures or anything else that follows the asyncio future
+    protocol; :meth:`cancel` throws CancelledError into it at its next
+    suspension point; the task takes part in the stdlib's current-task and
+    all-tasks bookkeeping, so ``asyncio.current_task()``,
+    ``asyncio.all_tasks()`` and ``asyncio.timeout()`` see it. With
+    ``eager_start=True`` and a running loop, the coroutine runs right away
+    up to its first suspension, inside the constructor.
+    """
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
+            *,
+            loop: asyncio.AbstractEventLoop | None = None,
+            name: object = None,
+            context: contextvars.Context | None = None,
+            eager_start: bool = False,
+        ) -> None: ...
+
+
+PLAIN_TYPES.update((Future, Task))

@@ -1,0 +1,369 @@
+"""The Task class: drives a coroutine on an event loop, as a Future of its result."""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import contextvars
+import inspect
+import itertools
+import linecache
+import sys
+import traceback
+import types
+from collections.abc import Coroutine, Generator
+from typing import IO, Any
+
+from mypy_extensions import mypyc_attr
+
+from corolla.futures._future import FINISHED, PENDING, FutureCore, get_loop_of
+from corolla.tasks._registry import (
+    enter_task,
+    leave_task,
+    register_eager_task,
+    register_task,
+    swap_current_task,
+    unregister_eager_task,
+)
+
+_name_counter = itertools.count(1)
+
+# The public Future and Task classes (filled in by corolla.tasks._api): their
+# outcome can be read from the core's fields, no subclass overrides result().
+PLAIN_TYPES: set[type] = set()
+
+# 3.11 still accepted generator-based coroutines; 3.12 dropped them.
+_COROUTINE_TYPES: tuple[type, ...] = (
+    (types.CoroutineType, collections.abc.Coroutine)
+    if sys.version_info >= (3, 12)
+    else (types.CoroutineType, types.GeneratorType, collections.abc.Coroutine)
+)
+_coroutine_type_cache: set[type] = set()
+
+
+def is_coroutine(obj: object) -> bool:
+    """True for coroutine objects (what Task accepts), like ``asyncio.iscoroutine``."""
+    tp = type(obj)
+    if tp in _coroutine_type_cache:
+        return True
+    if isinstance(obj, _COROUTINE_TYPES):
+        if len(_coroutine_type_cache) < 100:
+            _coroutine_type_cache.add(tp)
+        return True
+    return False
+
+
+def _coroutine_repr(coro: Any) -> str:
+    name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None)
+    if not isinstance(name, str):
+        name = type(coro).__name__
+    name = f"{name}()"
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    if frame is not None:
+        return f"{name} running at {frame.f_code.co_filename}:{frame.f_lineno}"
+    if code is not None:
+        return f"{name} done, defined at {code.co_filename}:{code.co_firstlineno}"
+    return name
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class TaskCore(FutureCore):
+    """The compiled implementation behind :class:`Task`."""
+
+    _log_destroy_pending: bool = True
+    _num_cancels_requested: int = 0
+    _must_cancel: bool = False
+    _fut_waiter: Any = None
+    _coro: Any = None
+    _name: Any = None
+
+    def __init__(
+        self,
+        coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        name: object = None,
+        context: contextvars.Context | None = None,
+        eager_start: bool = False,
+    ) -> None:
+        super().__init__(loop=loop)
+        tb = self._source_traceback
+        if tb:
+            del tb[-1]
+        if not is_coroutine(coro):
+            self._log_destroy_pending = False
+            raise TypeError(f"a coroutine was expected, got {coro!r}")
+        self._name = None if name is None else str(name)
+        self._coro = coro
+        self._context: contextvars.Context = (
+            contextvars.copy_context() if context is None else context
+        )
+        if eager_start and self._loop.is_running():
+            self._eager_start()
+        else:
+            self._loop.call_soon(self._step, context=self._context)
+            register_task(self)
+
+    def __del__(self) -> None:
+        if self._st == PENDING and self._log_destroy_pending:
+            context: dict[str, Any] = {
+                "task": self,
+                "message": "Task was destroyed but it is pending!",
+            }
+            if self._source_traceback:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+        super().__del__()
+
+    # -- introspection -------------------------------------------------------------
+
+    def _repr_info(self) -> list[str]:
+        info = super()._repr_info()
+        if self._num_cancels_requested and self._st == PENDING:
+            info[0] = "cancelling"
+        info.insert(1, f"name={self.get_name()!r}")
+        if self._fut_waiter is not None:
+            info.insert(2, f"wait_for={self._fut_waiter!r}")
+        if self._coro is not None:
+            info.insert(2, f"coro=<{_coroutine_repr(self._coro)}>")
+        return info
+
+    def get_coro(self) -> Any:
+        """The coroutine this task runs (None once an eager task finished)."""
+        return self._coro
+
+    def get_context(self) -> contextvars.Context:
+        """The contextvars.Context the coroutine runs in."""
+        return self._context
+
+    def get_name(self) -> str:
+        """The task's name: the one given, or ``Task-<n>``."""
+        name = self._name
+        if name is None:
+            name = self._name = f"Task-{next(_name_counter)}"
+        result: str = name
+        return result
+
+    def set_name(self, value: object) -> None:
+        """Rename the task (``value`` is converted with ``str``)."""
+        self._name = str(value)
+
+    def set_result(self, result: Any) -> None:
+        """Refused: a task's result is what its coroutine returns."""
+        raise RuntimeError("Task does not support set_result operation")
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        """Refused: a task's exception is what its coroutine raises."""
+        raise RuntimeError("Task does not support set_exception operation")
+
+    def get_stack(self, *, limit: int | None = None) -> list[types.FrameType]:
+        """Frames of the coroutine, oldest first.
+
+        Where it is suspended while it runs (one frame per coroutine level
+        Python exposes), the traceback's frames if it ended with an
+        exception, nothing otherwise. ``limit`` keeps the newest frames of a
+        stack or the oldest ones of a traceback.
+        """
+        frames: list[types.FrameType] = []
+        coro = self._coro
+        frame: types.FrameType | None = None
+        for attr in ("cr_frame", "gi_frame", "ag_frame"):
+            if hasattr(coro, attr):
+                frame = getattr(coro, attr)
+                break
+        if frame is not None:
+            while frame is not None and (limit is None or len(frames) < limit):
+                frames.append(frame)
+                frame = frame.f_back
+            frames.reverse()
+            return frames
+        exc = self._exception
+        if exc is not None:
+            tb = exc.__traceback__
+            while tb is not None and (limit is None or len(frames) < limit):
+                frames.append(tb.tb_frame)
+                tb = tb.tb_next
+        return frames
+
+    def print_stack(self, *, limit: int | None = None, file: IO[str] | None = None) -> None:
+        """Print :meth:`get_stack` like a traceback (to ``file``, default stderr)."""
+        out = sys.stderr if file is None else file
+        entries: list[tuple[str, int, str, str]] = []
+        for frame in self.get_stack(limit=limit):
+            code = frame.f_code
+            lineno = frame.f_lineno or 0
+            linecache.checkcache(code.co_filename)
+            line = linecache.getline(code.co_filename, lineno, frame.f_globals)
+            entries.append((code.co_filename, lineno, code.co_name, line))
+        exc = self._exception
+        if not entries:
+            print(f"No stack for {self!r}", file=out)
+        elif exc is not None:
+            print(f"Traceback for {self!r} (most recent call last):", file=out)
+        else:
+            print(f"Stack for {self!r} (most recent call last):", file=out)
+        traceback.print_list(traceback.StackSummary.from_list(entries), file=out)
+        if exc is not None:
+            for line in traceback.format_exception_only(type(exc), exc):
+                print(line, file=out, end="")
+
+    # -- cancellation --------------------------------------------------------------
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Ask the task to cancel itself.
+
+        CancelledError (with ``msg``) is thrown into the coroutine the next
+        time it runs; the coroutine may catch it. Returns False if the task
+        is already done. Each call increments :meth:`cancelling`.
+        """
+        self._log_tb = False
+        if self._st != PENDING:
+            return False
+        self._num_cancels_requested += 1
+        waiter = self._fut_waiter
+        if waiter is not None and waiter.cancel(msg=msg):
+            return True
+        self._must_cancel = True
+        self._cancel_message = msg
+        return True
+
+    def cancelling(self) -> int:
+        """How many cancellation requests are pending (see :meth:`uncancel`)."""
+        return self._num_cancels_requested
+
+    def uncancel(self) -> int:
+        """Withdraw one cancellation request; return how many remain.
+
+        When none remain, a cancellation not yet delivered is dropped too.
+        """
+        count = self._num_cancels_requested
+        if count > 0:
+            count -= 1
+            self._num_cancels_requested = count
+            if count == 0:
+                self._must_cancel = False
+        return count
+
+    # -- running -------------------------------------------------------------------
+
+    def _eager_start(self) -> None:
+        loop = self._loop
+        previous = swap_current_task(loop, self)
+        try:
+            register_eager_task(self)
+            try:
+                self._context.run(self._run_step, None)
+            finally:
+                unregister_eager_task(self)
+        finally:
+            swap_current_task(loop, previous)
+            if self._st != PENDING:
+                self._coro = None
+            else:
+                register_task(self)
+
+    def _step(self, exc: BaseException | None = None) -> None:
+        if self._st != PENDING:
+            raise asyncio.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
+        if self._must_cancel:
+            if not isinstance(exc, asyncio.CancelledError):
+                exc = self._make_cancelled_error()
+            self._must_cancel = False
+        self._fut_waiter = None
+        loop = self._loop
+        enter_task(loop, self)
+        try:
+            self._run_step(exc)
+        finally:
+            leave_task(loop, self)
+
+    def _run_step(self, exc: BaseException | None) -> None:
+        coro = self._coro
+        try:
+            result = coro.send(None) if exc is None else coro.throw(exc)
+        except StopIteration as stop:
+            if self._must_cancel:
+                self._must_cancel = False
+                self._finish_cancel(self._cancel_message)
+            else:
+                self._finish_result(stop.value)
+            return
+        except asyncio.CancelledError as cancelled:
+            self._cancelled_exc = cancelled
+            self._finish_cancel(None)
+            return
+        except (KeyboardInterrupt, SystemExit) as fatal:
+            self._finish_exception(fatal)
+            raise
+        except BaseException as error:
+            self._finish_exception(error)
+            return
+        self._handle_yield(result)
+
+    def _handle_yield(self, result: Any) -> None:
+        loop = self._loop
+        if isinstance(result, FutureCore):
+            # corolla's own futures and tasks: no attribute lookups by name.
+            blocking: Any = result._asyncio_future_blocking
+            result_loop: Any = result._loop
+        else:
+            blocking = getattr(result, "_asyncio_future_blocking", None)
+            if blocking is None:
+                self._handle_bad_yield(result)
+                return
+            result_loop = get_loop_of(result)
+        if result_loop is not loop:
+            self._reschedule_with(
+                RuntimeError(f"Task {self!r} got Future {result!r} attached to a different loop")
+            )
+            return
+        if not blocking:
+            self._reschedule_with(
+                RuntimeError(
+                    f"yield was used instead of yield from in task {self!r} with {result!r}"
+                )
+            )
+            return
+        if result is self:
+            self._reschedule_with(RuntimeError(f"Task cannot await on itself: {self!r}"))
+            return
+        result._asyncio_future_blocking = False
+        result.add_done_callback(self._wakeup, context=self._context)
+        self._fut_waiter = result
+        if self._must_cancel and result.cancel(msg=self._cancel_message):
+            self._must_cancel = False
+
+    def _handle_bad_yield(self, result: Any) -> None:
+        if result is None:
+            # A bare yield: let the loop run other callbacks, then continue.
+            self._loop.call_soon(self._step, context=self._context)
+        elif inspect.isgenerator(result):
+            self._reschedule_with(
+                RuntimeError(
+                    f"yield was used instead of yield from for generator "
+                    f"in task {self!r} with {result!r}"
+                )
+            )
+        else:
+            self._reschedule_with(RuntimeError(f"Task got bad yield: {result!r}"))
+
+    def _reschedule_with(self, exc: BaseException) -> None:
+        self._loop.call_soon(self._step, exc, context=self._context)
+
+    def _wakeup(self, future: Any) -> None:
+        if (
+            type(future) in PLAIN_TYPES
+            and isinstance(future, FutureCore)
+            and future._st == FINISHED
+            and future._exception is None
+        ):
+            # Our own classes with a plain result: no call, no raise and catch.
+            self._step(None)
+            return
+        try:
+            future.result()
+        except BaseException as exc:
+            self._step(exc)
+        else:
+            self._step(None)

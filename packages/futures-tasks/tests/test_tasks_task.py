@@ -1,0 +1,412 @@
+"""corolla.tasks.Task behaves like asyncio.Task, on any loop, and interoperates with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gc
+import io
+import sys
+import types
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from corolla.futures import Future
+from corolla.tasks import Task
+
+VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
+    return loop.run_until_complete(coro)
+
+
+async def answer() -> int:
+    return 42
+
+
+def test_runs_coroutine(loop: asyncio.AbstractEventLoop) -> None:
+    task = Task(answer(), loop=loop)
+    assert not task.done()
+    assert run(loop, task) == 42
+    assert task.result() == 42
+    assert "finished" in repr(task)
+
+
+def test_rejects_non_coroutine(loop: asyncio.AbstractEventLoop) -> None:
+    with pytest.raises(TypeError, match="a coroutine was expected"):
+        Task(42, loop=loop)  # type: ignore[arg-type]
+    gc.collect()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 accepts generators")
+def test_rejects_generator_on_312(loop: asyncio.AbstractEventLoop) -> None:
+    def gen() -> Generator[None, None, int]:
+        yield
+        return 1
+
+    with pytest.raises(TypeError):
+        Task(gen(), loop=loop)
+
+
+def test_names(loop: asyncio.AbstractEventLoop) -> None:
+    named = Task(answer(), loop=loop, name=123)
+    assert named.get_name() == "123"
+    named.set_name("other")
+    assert named.get_name() == "other"
+    anon = Task(answer(), loop=loop)
+    assert anon.get_name().startswith("Task-")
+    assert "name='other'" in repr(named)
+    run(loop, asyncio.gather(named, anon))
+
+
+def test_get_coro_and_context(loop: asyncio.AbstractEventLoop) -> None:
+    coro = answer()
+    ctx = contextvars.copy_context()
+    task = Task(coro, loop=loop, context=ctx)
+    assert task.get_coro() is coro
+    assert task.get_context() is ctx
+    run(loop, task)
+
+
+def test_runs_in_given_context(loop: asyncio.AbstractEventLoop) -> None:
+    ctx = contextvars.Context()
+    ctx.run(VAR.set, "inside")
+
+    async def read() -> str:
+        await asyncio.sleep(0)
+        return VAR.get()
+
+    assert run(loop, Task(read(), loop=loop, context=ctx)) == "inside"
+    assert VAR.get() == "unset"
+
+
+def test_set_result_and_exception_refused(loop: asyncio.AbstractEventLoop) -> None:
+    task = Task(answer(), loop=loop)
+    with pytest.raises(RuntimeError):
+        task.set_result(1)
+    with pytest.raises(RuntimeError):
+        task.set_exception(ValueError())
+    run(loop, task)
+
+
+def test_exception_propagates(loop: asyncio.AbstractEventLoop) -> None:
+    async def fail() -> None:
+        raise KeyError("k")
+
+    task = Task(fail(), loop=loop)
+    with pytest.raises(KeyError):
+        run(loop, task)
+    assert isinstance(task.exception(), KeyError)
+
+
+def test_awaits_stdlib_and_corolla_futures(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> int:
+        std = loop.create_future()
+        ours: Future[int] = Future(loop=loop)
+        loop.call_soon(std.set_result, 1)
+        loop.call_soon(ours.set_result, 2)
+        a: int = await std
+        b = await ours
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.0001)
+        return a + b
+
+    assert run(loop, Task(main(), loop=loop)) == 3
+
+
+def test_stdlib_task_awaits_corolla_task(loop: asyncio.AbstractEventLoop) -> None:
+    async def outer() -> int:
+        inner = Task(answer(), loop=loop)
+        return await inner
+
+    assert run(loop, asyncio.Task(outer(), loop=loop)) == 42
+
+
+def test_current_task_and_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    async def body() -> None:
+        me: object = asyncio.current_task()
+        assert me is task
+        assert task in set[object](asyncio.all_tasks())
+
+    task = Task(body(), loop=loop)
+    run(loop, task)
+    assert task not in set[object](asyncio.all_tasks(loop))
+
+
+def test_cancel_with_message(loop: asyncio.AbstractEventLoop) -> None:
+    async def sleeper() -> None:
+        await asyncio.sleep(3600)
+
+    async def main() -> None:
+        task = Task(sleeper(), loop=loop)
+        await asyncio.sleep(0)
+        assert task.cancel("bye")
+        assert task.cancelling() == 1
+        assert "cancelling" in repr(task)
+        with pytest.raises(asyncio.CancelledError) as info:
+            await task
+        assert info.value.args == ("bye",)
+        assert task.cancelled()
+        assert not task.cancel()
+
+    run(loop, main())
+
+
+def test_cancel_before_first_step(loop: asyncio.AbstractEventLoop) -> None:
+    started = []
+
+    async def body() -> None:
+        started.append(1)
+
+    task = Task(body(), loop=loop)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        run(loop, task)
+    assert started == []
+
+
+def test_cancel_can_be_caught(loop: asyncio.AbstractEventLoop) -> None:
+    async def stubborn() -> str:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            assert me is not None
+            assert me.uncancel() == 0
+            return "survived"
+        return "slept"
+
+    async def main() -> None:
+        task = Task(stubborn(), loop=loop)
+        await asyncio.sleep(0)
+        task.cancel()
+        assert await task == "survived"
+        assert task.cancelling() == 0
+
+    run(loop, main())
+
+
+def test_uncancel_drops_pending_cancel(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        task = Task(answer(), loop=loop)
+        task.cancel()
+        assert task.uncancel() == 0
+        assert task.uncancel() == 0
+        assert await task == 42
+
+    run(loop, main())
+
+
+def test_cancel_requested_while_returning(loop: asyncio.AbstractEventLoop) -> None:
+    async def body() -> int:
+        me = asyncio.current_task()
+        assert me is not None
+        me.cancel("late")
+        return 1
+
+    task = Task(body(), loop=loop)
+    with pytest.raises(asyncio.CancelledError):
+        run(loop, task)
+    assert task.cancelled()
+
+
+def test_second_cancel_after_caught_first(loop: asyncio.AbstractEventLoop) -> None:
+    async def body() -> int:
+        try:
+            await Future(loop=loop)
+        except asyncio.CancelledError:
+            pass
+        return 1
+
+    async def main(cls: Any) -> tuple[int, int]:
+        task = cls(body(), loop=loop)
+        await asyncio.sleep(0)
+        task.cancel()
+        task.cancel()  # the waiter is already cancelled: this one is remembered
+        result: int = await task
+        return result, task.cancelling()
+
+    # Same outcome as the stdlib's Task.
+    assert run(loop, main(Task)) == run(loop, main(asyncio.Task)) == (1, 2)
+
+
+def test_asyncio_timeout_around_corolla_task(loop: asyncio.AbstractEventLoop) -> None:
+    async def body() -> str:
+        try:
+            async with asyncio.timeout(0.001):
+                await asyncio.sleep(3600)
+        except TimeoutError:
+            return "timed out"
+        return "slept"
+
+    task = Task(body(), loop=loop)
+    assert run(loop, task) == "timed out"
+    assert task.cancelling() == 0
+
+
+def test_eager_start(loop: asyncio.AbstractEventLoop) -> None:
+    order: list[str] = []
+
+    async def body() -> int:
+        order.append("body")
+        assert asyncio.current_task() is not None
+        return 7
+
+    async def suspends() -> int:
+        order.append("suspends")
+        await asyncio.sleep(0)
+        return 8
+
+    async def main() -> None:
+        me = asyncio.current_task()
+        task = Task(body(), loop=loop, eager_start=True)
+        order.append("after")
+        assert task.done()
+        assert task.result() == 7
+        assert task.get_coro() is None
+        assert asyncio.current_task() is me
+        other = Task(suspends(), loop=loop, eager_start=True)
+        assert not other.done()
+        assert other in set[object](asyncio.all_tasks())
+        assert await other == 8
+
+    run(loop, main())
+    assert order == ["body", "after", "suspends"]
+
+
+def test_eager_start_without_running_loop(loop: asyncio.AbstractEventLoop) -> None:
+    task = Task(answer(), loop=loop, eager_start=True)
+    assert not task.done()
+    assert run(loop, task) == 42
+
+
+def test_get_stack_and_print_stack(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[None] = Future(loop=loop)
+
+    async def waiting() -> None:
+        await fut
+
+    async def failing() -> None:
+        raise ValueError("x")
+
+    async def main() -> None:
+        task = Task(waiting(), loop=loop)
+        await asyncio.sleep(0)
+        frames = task.get_stack()
+        assert frames[-1].f_code.co_name == "waiting"
+        assert len(task.get_stack(limit=1)) == 1
+        buf = io.StringIO()
+        task.print_stack(file=buf)
+        assert buf.getvalue().startswith("Stack for")
+        fut.set_result(None)
+        await task
+        assert task.get_stack() == []
+        buf = io.StringIO()
+        task.print_stack(file=buf)
+        assert buf.getvalue().startswith("No stack for")
+        bad = Task(failing(), loop=loop)
+        with pytest.raises(ValueError):
+            await bad
+        buf = io.StringIO()
+        bad.print_stack(file=buf)
+        assert buf.getvalue().startswith("Traceback for")
+        assert "ValueError: x" in buf.getvalue()
+
+    run(loop, main())
+
+
+def test_bad_yields(loop: asyncio.AbstractEventLoop) -> None:
+    @types.coroutine
+    def yield_value() -> Generator[Any, None, None]:
+        yield 42
+
+    @types.coroutine
+    def yield_nonblocking_future() -> Generator[Any, None, None]:
+        fut: Future[None] = Future(loop=loop)
+        yield fut
+
+    async def other_loop_future() -> None:
+        other = asyncio.new_event_loop()
+        try:
+            await Future(loop=other)
+        finally:
+            other.close()
+
+    async def awaits_self() -> None:
+        await me_box[0]
+
+    me_box: list[Task[None]] = []
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="bad yield"):
+            await Task(yield_value(), loop=loop)
+        with pytest.raises(RuntimeError, match="yield was used instead of yield from"):
+            await Task(yield_nonblocking_future(), loop=loop)
+        with pytest.raises(RuntimeError, match="different loop"):
+            await Task(other_loop_future(), loop=loop)
+        me_box.append(Task(awaits_self(), loop=loop))
+        with pytest.raises(RuntimeError, match="cannot await on itself"):
+            await me_box[0]
+
+    run(loop, main())
+
+
+def test_bare_yield_reschedules(loop: asyncio.AbstractEventLoop) -> None:
+    @types.coroutine
+    def bare() -> Generator[None, None, None]:
+        yield
+
+    async def body() -> str:
+        await bare()
+        return "ok"
+
+    assert run(loop, Task(body(), loop=loop)) == "ok"
+
+
+def test_destroyed_pending_task_is_reported(loop: asyncio.AbstractEventLoop) -> None:
+    reports: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reports.append(context))
+    loop.set_debug(True)
+
+    async def forever() -> None:
+        await Future(loop=loop)
+
+    async def main() -> None:
+        Task(forever(), loop=loop)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    run(loop, main())
+    gc.collect()
+    messages = [r["message"] for r in reports]
+    assert "Task was destroyed but it is pending!" in messages
+    report = reports[messages.index("Task was destroyed but it is pending!")]
+    assert "source_traceback" in report
+
+
+def test_task_exception_never_retrieved(loop: asyncio.AbstractEventLoop) -> None:
+    reports: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reports.append(context))
+
+    async def fail() -> None:
+        raise ValueError("lost")
+
+    task = Task(fail(), loop=loop)
+    run(loop, asyncio.sleep(0))
+    assert task.done()
+    del task
+    gc.collect()
+    assert [r["message"] for r in reports] == ["Task exception was never retrieved"]
+
+
+def test_subclass(loop: asyncio.AbstractEventLoop) -> None:
+    class MyTask(Task[int]):
+        pass
+
+    task = MyTask(answer(), loop=loop)
+    task.tag = "x"  # type: ignore[attr-defined]
+    assert run(loop, task) == 42
+    assert repr(task).startswith("<MyTask")
