@@ -1,8 +1,62 @@
 """corolla.tasks: Task and the coroutine helpers (gather, wait, timeout, TaskGroup, ...)
 for any asyncio event loop.
+
+Future-level names (Future, isfuture, wrap_future) live in corolla.futures;
+everything that runs coroutines lives here.
 """
 
-from corolla.tasks._api import Task
-from corolla.tasks._compiled import COMPILED
+from asyncio import CancelledError, InvalidStateError
 
-__all__ = ["COMPILED", "Task"]
+from corolla.futures._wrap import wrap_future
+from corolla.tasks._api import Task
+from corolla.tasks._combinators import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    AsCompletedIterator,
+    as_completed,
+    ensure_future,
+    gather,
+    shield,
+    wait,
+)
+from corolla.tasks._compiled import COMPILED
+from corolla.tasks._taskgroup import TaskGroup
+from corolla.tasks._threads import (
+    all_tasks,
+    create_eager_task_factory,
+    current_task,
+    eager_task_factory,
+    run_coroutine_threadsafe,
+    to_thread,
+)
+from corolla.tasks._timeouts import Timeout, sleep, timeout, timeout_at, wait_for
+
+__all__ = [
+    "COMPILED",
+    "Task",
+    "CancelledError",
+    "InvalidStateError",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
+    "ALL_COMPLETED",
+    "ensure_future",
+    "gather",
+    "shield",
+    "wait",
+    "wait_for",
+    "as_completed",
+    "AsCompletedIterator",
+    "sleep",
+    "timeout",
+    "timeout_at",
+    "Timeout",
+    "TaskGroup",
+    "run_coroutine_threadsafe",
+    "wrap_future",
+    "to_thread",
+    "current_task",
+    "all_tasks",
+    "eager_task_factory",
+    "create_eager_task_factory",
+]

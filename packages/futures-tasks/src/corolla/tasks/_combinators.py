@@ -1,0 +1,322 @@
+"""ensure_future, gather, shield, wait and as_completed."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from corolla.futures._api import Future
+from corolla.futures._future import PENDING, FutureCore, get_loop_of, isfuture
+from corolla.tasks._task import is_coroutine
+
+FIRST_COMPLETED = "FIRST_COMPLETED"
+FIRST_EXCEPTION = "FIRST_EXCEPTION"
+ALL_COMPLETED = "ALL_COMPLETED"
+
+
+async def _await_it(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def ensure_future(coro_or_future: Any, *, loop: asyncio.AbstractEventLoop | None = None) -> Any:
+    """Return a future for ``coro_or_future``.
+
+    A future (corolla's, the stdlib's, anything with the future protocol) is
+    returned as is; a coroutine or other awaitable is wrapped in a task made
+    by ``loop.create_task`` (default: the current loop), so task factories
+    apply. Anything else raises TypeError; a future of another loop than
+    ``loop`` raises ValueError.
+    """
+    if isfuture(coro_or_future):
+        if loop is not None and loop is not get_loop_of(coro_or_future):
+            raise ValueError(
+                "The future belongs to a different loop than the one specified as the loop argument"
+            )
+        return coro_or_future
+    if is_coroutine(coro_or_future):
+        coro = coro_or_future
+    elif inspect.isawaitable(coro_or_future):
+        coro = _await_it(coro_or_future)
+    else:
+        raise TypeError("An asyncio.Future, a coroutine or an awaitable is required")
+    if loop is None:
+        loop = asyncio.get_event_loop()
+    try:
+        return loop.create_task(coro)
+    except RuntimeError:
+        if coro is not coro_or_future:
+            coro.close()
+        raise
+
+
+def _cancelled_error_of(fut: Any) -> BaseException:
+    maker = getattr(fut, "_make_cancelled_error", None)
+    if maker is not None:
+        exc: BaseException = maker()
+        return exc
+    return asyncio.CancelledError()
+
+
+class GatheringFuture(FutureCore):
+    """The future :func:`gather` returns: cancelling it cancels the children."""
+
+    def __init__(self, children: list[Any], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self._children = children
+        self._cancel_requested = False
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self._st != PENDING:
+            return False
+        cancelled_any = False
+        for child in self._children:
+            if child.cancel(msg=msg):
+                cancelled_any = True
+        if cancelled_any:
+            # The outcome is decided when the children report back.
+            self._cancel_requested = True
+        return cancelled_any
+
+
+def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
+    """Run awaitables concurrently; the result is the list of their results.
+
+    The first exception propagates unless ``return_exceptions`` is true, in
+    which case exceptions take their place in the list. The children are not
+    cancelled when one fails; cancelling the returned future cancels them.
+    """
+    if not coros_or_futures:
+        loop = asyncio.get_event_loop()
+        empty: Future[list[Any]] = Future(loop=loop)
+        empty.set_result([])
+        return empty
+
+    children: list[Any] = []
+    by_arg: dict[int, Any] = {}
+    loop_or_none: asyncio.AbstractEventLoop | None = None
+    for arg in coros_or_futures:
+        fut = by_arg.get(id(arg))
+        if fut is None or fut[0] is not arg:
+            child = ensure_future(arg, loop=loop_or_none)
+            if loop_or_none is None:
+                loop_or_none = get_loop_of(child)
+            if child is not arg:
+                # We made it: a pending task of ours being destroyed is our business.
+                try:
+                    child._log_destroy_pending = False
+                except AttributeError:
+                    pass
+            by_arg[id(arg)] = (arg, child)
+            children.append(child)
+        else:
+            children.append(fut[1])
+    assert loop_or_none is not None
+    outer = GatheringFuture(children, loop_or_none)
+    unique = list({id(c): c for c in children}.values())
+    total = len(unique)
+    finished = 0
+
+    def on_child_done(child: Any) -> None:
+        nonlocal finished
+        finished += 1
+        if outer.done():
+            if not child.cancelled():
+                child.exception()  # mark it retrieved: the outcome is decided
+            return
+        if not return_exceptions:
+            if child.cancelled():
+                outer.set_exception(_cancelled_error_of(child))
+                return
+            exc = child.exception()
+            if exc is not None:
+                outer.set_exception(exc)
+                return
+        if finished < total:
+            return
+        results: list[Any] = []
+        for c in children:
+            if c.cancelled():
+                results.append(_cancelled_error_of(c))
+            else:
+                exc = c.exception()
+                results.append(c.result() if exc is None else exc)
+        if outer._cancel_requested:
+            outer.set_exception(_cancelled_error_of(children[-1]))
+        else:
+            outer.set_result(results)
+
+    for child in unique:
+        child.add_done_callback(on_child_done)
+    return outer
+
+
+def shield(arg: Any) -> Any:
+    """Protect an awaitable from cancellation.
+
+    Cancelling the returned future (or the task awaiting it) does not cancel
+    the inner task, which keeps running; its result is then dropped.
+    """
+    inner = ensure_future(arg)
+    if inner.done():
+        return inner
+    loop = get_loop_of(inner)
+    outer: Future[Any] = Future(loop=loop)
+
+    def on_inner_done(_: Any) -> None:
+        if outer.cancelled():
+            if not inner.cancelled():
+                inner.exception()  # retrieved: nobody else will
+            return
+        if inner.cancelled():
+            outer.cancel()
+            return
+        exc = inner.exception()
+        if exc is not None:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(inner.result())
+
+    def on_outer_done(_: Any) -> None:
+        if not inner.done():
+            inner.remove_done_callback(on_inner_done)
+
+    inner.add_done_callback(on_inner_done)
+    outer.add_done_callback(on_outer_done)
+    return outer
+
+
+def _check_futures_argument(fs: Any, what: str) -> None:
+    if isfuture(fs) or is_coroutine(fs):
+        raise TypeError(f"expect {what} of futures, not {type(fs).__name__}")
+
+
+async def wait(
+    fs: Iterable[Any], *, timeout: float | None = None, return_when: str = ALL_COMPLETED
+) -> tuple[set[Any], set[Any]]:
+    """Wait for futures and tasks; return ``(done, pending)`` sets.
+
+    ``return_when`` is FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED;
+    ``timeout`` (seconds) returns early without cancelling anything.
+    Coroutines are refused: pass tasks.
+    """
+    _check_futures_argument(fs, "a list")
+    futures = set(fs)
+    if not futures:
+        raise ValueError("Set of Tasks/Futures is empty.")
+    if return_when not in (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED):
+        raise ValueError(f"Invalid return_when value: {return_when}")
+    if any(is_coroutine(f) for f in futures):
+        raise TypeError("Passing coroutines is forbidden, use tasks explicitly.")
+    loop = asyncio.get_running_loop()
+    futures = {ensure_future(f, loop=loop) for f in futures}
+
+    waiter: Future[None] = Future(loop=loop)
+    remaining = len(futures)
+
+    def release(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    def on_done(f: Any) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if (
+            remaining <= 0
+            or return_when == FIRST_COMPLETED
+            or (return_when == FIRST_EXCEPTION and not f.cancelled() and f.exception() is not None)
+        ):
+            release()
+
+    handle = loop.call_later(timeout, release) if timeout is not None else None
+    for f in futures:
+        f.add_done_callback(on_done)
+    try:
+        await waiter
+    finally:
+        if handle is not None:
+            handle.cancel()
+        for f in futures:
+            f.remove_done_callback(on_done)
+    done = {f for f in futures if f.done()}
+    return done, futures - done
+
+
+class AsCompletedIterator:
+    """What :func:`as_completed` returns: both kinds of iteration.
+
+    ``for aw in it`` gives awaitables returning results in completion order;
+    ``async for fut in it`` gives the finished futures/tasks themselves.
+    """
+
+    def __init__(self, fs: Iterable[Any], timeout: float | None) -> None:
+        loop = asyncio.get_event_loop()
+        self._loop = loop
+        self._todo: set[Any] = {ensure_future(f, loop=loop) for f in set(fs)}
+        self._left = len(self._todo)
+        self._finished: collections.deque[Any] = collections.deque()
+        self._waiter: Future[None] | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        for f in self._todo:
+            f.add_done_callback(self._on_done)
+        if self._todo and timeout is not None:
+            self._handle = loop.call_later(timeout, self._on_timeout)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_done(self, f: Any) -> None:
+        if f not in self._todo:
+            return
+        self._todo.discard(f)
+        self._finished.append(f)
+        if not self._todo and self._handle is not None:
+            self._handle.cancel()
+        self._wake()
+
+    def _on_timeout(self) -> None:
+        for f in self._todo:
+            f.remove_done_callback(self._on_done)
+            self._finished.append(None)  # each marker raises TimeoutError once
+        self._todo.clear()
+        self._wake()
+
+    async def _next_done(self, resolve: bool) -> Any:
+        while not self._finished:
+            self._waiter = Future(loop=self._loop)
+            await self._waiter
+        f = self._finished.popleft()
+        if f is None:
+            raise TimeoutError
+        return f.result() if resolve else f
+
+    def __iter__(self) -> AsCompletedIterator:
+        return self
+
+    def __next__(self) -> Awaitable[Any]:
+        if self._left <= 0:
+            raise StopIteration
+        self._left -= 1
+        return self._next_done(True)
+
+    def __aiter__(self) -> AsCompletedIterator:
+        return self
+
+    def __anext__(self) -> Awaitable[Any]:
+        if self._left <= 0:
+            raise StopAsyncIteration
+        self._left -= 1
+        return self._next_done(False)
+
+
+def as_completed(fs: Iterable[Any], *, timeout: float | None = None) -> AsCompletedIterator:
+    """Iterate over awaitables in the order they finish (see AsCompletedIterator).
+
+    After ``timeout`` seconds, the remaining items raise TimeoutError.
+    """
+    _check_futures_argument(fs, "an iterable")
+    return AsCompletedIterator(fs, timeout)
