@@ -29,8 +29,16 @@ from corolla.transports._connect import (
     create_unix_connection,
 )
 from corolla.transports._datagram import DatagramSocketTransport, create_datagram_endpoint
+from corolla.transports._pipes import (
+    ReadPipeTransport,
+    WritePipeTransport,
+    connect_read_pipe,
+    connect_write_pipe,
+)
+from corolla.transports._sendfile import sendfile
 from corolla.transports._server import Server, create_server, create_unix_server
 from corolla.transports._stream import SocketTransport
+from corolla.transports._tls import TLSTransport, start_tls
 from corolla.transports._tsocket import TransportSocket
 
 __all__ = [
@@ -42,18 +50,25 @@ __all__ = [
     "DatagramSocketTransport",
     "DatagramTransport",
     "Protocol",
+    "ReadPipeTransport",
     "ReadTransport",
     "Server",
     "SocketTransport",
     "SubprocessProtocol",
     "SubprocessTransport",
+    "TLSTransport",
     "Transport",
     "TransportSocket",
+    "WritePipeTransport",
     "WriteTransport",
     "connect_accepted_socket",
+    "connect_read_pipe",
+    "connect_write_pipe",
     "create_connection",
     "create_datagram_endpoint",
     "create_server",
     "create_unix_connection",
     "create_unix_server",
+    "sendfile",
+    "start_tls",
 ]

@@ -6,14 +6,14 @@ import asyncio
 import itertools
 import os
 import socket
+import ssl as ssl_module
 from collections.abc import Callable
 from typing import Any
 
 from corolla.transports._stream import SocketTransport
+from corolla.transports._tls import TLSProtocol, check_timeout, default_client_context
 
 AddrInfo = tuple[Any, Any, int, str, Any]
-
-_TLS_MISSING = "TLS transports are not available yet in corolla.transports (ssl= was given)"
 
 
 def check_ssl_arguments(
@@ -21,7 +21,9 @@ def check_ssl_arguments(
     ssl_handshake_timeout: float | None,
     ssl_shutdown_timeout: float | None,
 ) -> None:
-    """Reject TLS-only options given without ssl, and TLS itself (not built yet)."""
+    """Reject TLS-only options given without ssl, and timeouts that are not positive."""
+    check_timeout("ssl_handshake_timeout", ssl_handshake_timeout)
+    check_timeout("ssl_shutdown_timeout", ssl_shutdown_timeout)
     if not ssl:
         if ssl_handshake_timeout is not None:
             raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
@@ -29,17 +31,9 @@ def check_ssl_arguments(
             raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
 
 
-def reject_tls(ssl: Any) -> None:
-    if ssl:
-        raise RuntimeError(_TLS_MISSING)
-
-
 def check_not_ssl_socket(sock: socket.socket | None) -> None:
-    if sock is not None:
-        import ssl as ssl_module
-
-        if isinstance(sock, ssl_module.SSLSocket):
-            raise TypeError("Socket cannot be of type SSLSocket")
+    if sock is not None and isinstance(sock, ssl_module.SSLSocket):
+        raise TypeError("Socket cannot be of type SSLSocket")
 
 
 async def make_connection(
@@ -47,11 +41,37 @@ async def make_connection(
     sock: socket.socket,
     protocol_factory: Callable[[], asyncio.BaseProtocol],
     extra: dict[str, Any] | None = None,
+    *,
+    ssl: Any = None,
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+    server_side: bool = False,
 ) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
-    """Wrap a connected socket in a transport and wait for connection_made."""
+    """Wrap a connected socket in a transport (TLS client side when ``ssl``) and wait
+    for connection_made (after the handshake, with TLS)."""
     sock.setblocking(False)
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
+    if ssl:
+        context = ssl if isinstance(ssl, ssl_module.SSLContext) else default_client_context()
+        layer = TLSProtocol(
+            loop,
+            protocol,
+            context,
+            waiter,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            handshake_timeout=ssl_handshake_timeout,
+            shutdown_timeout=ssl_shutdown_timeout,
+        )
+        transport: asyncio.Transport = SocketTransport(loop, sock, layer, None, extra=extra)
+        try:
+            await waiter
+        except BaseException:
+            layer.abort()
+            raise
+        return layer._app_transport, protocol
     transport = SocketTransport(loop, sock, protocol, waiter, extra=extra)
     try:
         await waiter
@@ -292,8 +312,10 @@ async def create_connection(
     """
     if server_hostname is not None and not ssl:
         raise ValueError("server_hostname is only meaningful with ssl")
-    if server_hostname is None and ssl and not host:
-        raise ValueError("You must set server_hostname when using ssl without a host")
+    if server_hostname is None and ssl:
+        if not host:
+            raise ValueError("You must set server_hostname when using ssl without a host")
+        server_hostname = host
     check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     check_not_ssl_socket(sock)
     if host is not None or port is not None:
@@ -306,7 +328,6 @@ async def create_connection(
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
         if local_addr is not None:
             raise ValueError("local_addr can not be specified with sock")
-    reject_tls(ssl)
     if sock is None:
         sock = await open_connection_socket(
             loop,
@@ -321,7 +342,15 @@ async def create_connection(
             all_errors=all_errors,
         )
     try:
-        return await make_connection(loop, sock, protocol_factory)
+        return await make_connection(
+            loop,
+            sock,
+            protocol_factory,
+            ssl=ssl,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
     except BaseException:
         sock.close()
         raise
@@ -349,7 +378,6 @@ async def create_unix_connection(
         if sock is not None:
             raise ValueError("path and sock can not be specified at the same time")
         path = os.fspath(path)
-        reject_tls(ssl)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0)
         try:
             sock.setblocking(False)
@@ -362,9 +390,16 @@ async def create_unix_connection(
             raise ValueError("no path and sock were specified")
         if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
-        reject_tls(ssl)
     try:
-        return await make_connection(loop, sock, protocol_factory)
+        return await make_connection(
+            loop,
+            sock,
+            protocol_factory,
+            ssl=ssl,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
     except BaseException:
         sock.close()
         raise
@@ -384,5 +419,14 @@ async def connect_accepted_socket(
         raise ValueError(f"A Stream Socket was expected, got {sock!r}")
     check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     check_not_ssl_socket(sock)
-    reject_tls(ssl)
-    return await make_connection(loop, sock, protocol_factory)
+    if ssl and not isinstance(ssl, ssl_module.SSLContext):
+        raise TypeError("ssl argument must be an SSLContext or None")
+    return await make_connection(
+        loop,
+        sock,
+        protocol_factory,
+        ssl=ssl,
+        ssl_handshake_timeout=ssl_handshake_timeout,
+        ssl_shutdown_timeout=ssl_shutdown_timeout,
+        server_side=True,
+    )

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import os
 import socket
+import ssl as ssl_module
 import stat
 import sys
 from collections.abc import Callable, Iterable
@@ -13,8 +14,9 @@ from typing import Any
 
 from mypy_extensions import mypyc_attr
 
-from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments, reject_tls
+from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments
 from corolla.transports._stream import SocketTransport
+from corolla.transports._tls import TLSProtocol
 from corolla.transports._tsocket import TransportSocket
 
 _RESOURCE_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
@@ -34,7 +36,13 @@ class Server(asyncio.AbstractServer):
         *,
         unix_path: str | None = None,
         unix_inode: int | None = None,
+        ssl: Any = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
     ) -> None:
+        self._ssl = ssl
+        self._ssl_handshake_timeout = ssl_handshake_timeout
+        self._ssl_shutdown_timeout = ssl_shutdown_timeout
         self._loop = loop
         self._sockets: list[socket.socket] | None = sockets
         self._protocol_factory = protocol_factory
@@ -104,6 +112,16 @@ class Server(asyncio.AbstractServer):
             extra = {"peername": addr}
             try:
                 protocol = self._protocol_factory()
+                if self._ssl is not None:
+                    protocol = TLSProtocol(
+                        loop,
+                        protocol,
+                        self._ssl,
+                        None,
+                        server_side=True,
+                        handshake_timeout=self._ssl_handshake_timeout,
+                        shutdown_timeout=self._ssl_shutdown_timeout,
+                    )
                 SocketTransport(loop, conn, protocol, None, extra=extra, server=self)
             except (SystemExit, KeyboardInterrupt):
                 raise
@@ -245,7 +263,7 @@ async def create_server(
     loop first. One listening socket is made per resolved address (IPv6
     sockets are IPv6-only so that dual-stack binds work).
     """
-    if isinstance(ssl, bool):
+    if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
         raise TypeError("ssl argument must be an SSLContext or None")
     check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     check_not_ssl_socket(sock)
@@ -253,7 +271,6 @@ async def create_server(
     if host is not None or port is not None:
         if sock is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
-        reject_tls(ssl)
         if reuse_address is None:
             reuse_address = os.name == "posix" and sys.platform != "cygwin"
         infos: list[tuple[Any, Any, int, str, Any]] = []
@@ -305,11 +322,18 @@ async def create_server(
             raise ValueError("Neither host/port nor sock were specified")
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
-        reject_tls(ssl)
         sockets = [sock]
     for listener in sockets:
         listener.setblocking(False)
-    server = Server(loop, sockets, protocol_factory, backlog)
+    server = Server(
+        loop,
+        sockets,
+        protocol_factory,
+        backlog,
+        ssl=ssl,
+        ssl_handshake_timeout=ssl_handshake_timeout,
+        ssl_shutdown_timeout=ssl_shutdown_timeout,
+    )
     if start_serving:
         server._start_serving()
     return server
@@ -333,14 +357,13 @@ async def create_unix_server(
     With ``cleanup_socket`` (the default) the socket file is removed when the
     server closes, unless something else has replaced it meanwhile.
     """
-    if isinstance(ssl, bool):
+    if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
         raise TypeError("ssl argument must be an SSLContext or None")
     check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
     check_not_ssl_socket(sock)
     if path is not None:
         if sock is not None:
             raise ValueError("path and sock can not be specified at the same time")
-        reject_tls(ssl)
         path = os.fspath(path)
         abstract = path[0] in (0, "\x00") if path else False
         if not abstract:
@@ -365,7 +388,6 @@ async def create_unix_server(
             raise ValueError("path was not specified, and no sock specified")
         if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
-        reject_tls(ssl)
     unix_path: str | None = None
     inode: int | None = None
     if cleanup_socket:
@@ -377,7 +399,17 @@ async def create_unix_server(
             except OSError:
                 pass
     sock.setblocking(False)
-    server = Server(loop, [sock], protocol_factory, backlog, unix_path=unix_path, unix_inode=inode)
+    server = Server(
+        loop,
+        [sock],
+        protocol_factory,
+        backlog,
+        unix_path=unix_path,
+        unix_inode=inode,
+        ssl=ssl,
+        ssl_handshake_timeout=ssl_handshake_timeout,
+        ssl_shutdown_timeout=ssl_shutdown_timeout,
+    )
     if start_serving:
         server._start_serving()
     return server

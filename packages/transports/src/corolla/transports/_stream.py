@@ -74,6 +74,8 @@ class StreamCore:
         self.low_water = _DEFAULT_HIGH // 4
         self.protocol_paused = False
         self.lost_called = False
+        self.sendfile_active = False
+        self.empty_waiters: list[asyncio.Future[None]] = []
         self.extra["socket"] = TransportSocket(sock)
         try:
             self.extra["sockname"] = sock.getsockname()
@@ -209,6 +211,8 @@ class StreamCore:
 
     def write(self, data: Any) -> None:
         size = _nbytes(data)
+        if self.sendfile_active:
+            raise RuntimeError("unable to write; sendfile is in progress")
         if self.eof_requested:
             raise RuntimeError("Cannot call write() after write_eof()")
         if not size:
@@ -291,6 +295,8 @@ class StreamCore:
         if not buffer:
             self.writer_added = False
             self.loop.remove_writer(self.fd)
+            if self.empty_waiters:
+                self._wake_empty_waiters(None)
             if self.closing:
                 self._schedule_lost(None)
             elif self.eof_requested:
@@ -388,7 +394,30 @@ class StreamCore:
             )
         self.force_close(exc)
 
+    def wait_empty(self) -> asyncio.Future[None]:
+        """A future resolved once the write buffer is empty (failed if the connection ends)."""
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        if self.sock is None or self.conn_lost:
+            waiter.set_exception(ConnectionError("Connection is closed"))
+        elif not self.buffer:
+            waiter.set_result(None)
+        else:
+            self.empty_waiters.append(waiter)
+        return waiter
+
+    def _wake_empty_waiters(self, exc: BaseException | None) -> None:
+        waiters = self.empty_waiters
+        self.empty_waiters = []
+        for waiter in waiters:
+            if not waiter.done():
+                if exc is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(exc)
+
     def force_close(self, exc: BaseException | None) -> None:
+        if self.empty_waiters:
+            self._wake_empty_waiters(ConnectionError("Connection is closed"))
         if self.conn_lost:
             return
         if self.buffer:
