@@ -13,3 +13,18 @@ intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 suppress_warnings = ["ref.python"]
+
+
+def _skip_stdlib_reexports(
+    app: object, what: str, name: str, obj: object, skip: bool, options: object
+) -> bool | None:
+    """Names a package re-exports from the stdlib's asyncio (the shared
+    exceptions and interfaces) are documented by Python, not here."""
+    module = getattr(obj, "__module__", None) or ""
+    if module == "asyncio" or module.startswith("asyncio."):
+        return True
+    return None
+
+
+def setup(app: object) -> None:
+    app.connect("autodoc-skip-member", _skip_stdlib_reexports)  # type: ignore[attr-defined]
