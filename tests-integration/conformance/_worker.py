@@ -42,7 +42,9 @@ import classification
 PACKAGE = "test.test_asyncio"
 
 # asyncio attribute paths that the "classes" mode points at corolla's objects,
-# grouped by the corolla import packages that may provide them.
+# grouped by the corolla import packages that may provide them. Never swapped:
+# current_task/all_tasks and the other registry functions, which every
+# implementation (corolla's included) shares and reads through asyncio.
 _FUTURE_PATHS = ["Future", "futures.Future", "futures._CFuture", "futures._PyFuture"]
 _TASK_PATHS = ["Task", "tasks.Task", "tasks._CTask", "tasks._PyTask"]
 CLASS_SWAPS: list[tuple[tuple[str, ...], str, list[str]]] = [
@@ -54,7 +56,7 @@ CLASS_SWAPS: list[tuple[tuple[str, ...], str, list[str]]] = [
         for name in (
             "gather", "wait", "wait_for", "shield", "as_completed", "sleep",
             "ensure_future", "run_coroutine_threadsafe", "create_task",
-            "current_task", "all_tasks", "eager_task_factory", "create_eager_task_factory",
+            "eager_task_factory", "create_eager_task_factory",
         )
     ],
     (("corolla.tasks", "corolla.futures"), "to_thread", ["to_thread", "threads.to_thread"]),

@@ -15,7 +15,8 @@ Each module runs in its own subprocess (``_worker.py``); a test running longer
 than ``--timeout`` is recorded as hung and the module goes on with a fresh
 worker. Out-of-scope tests (classification.py, README.md) are listed, not run.
 
-``--ci``: Python 3.11, mode loop, the CI module list, 30 s per test; compares
+``--ci``: Python 3.11, modes loop (checked) and classes (reported only), the
+CI module list, 30 s per test; compares
 each module's passed count with baseline.json and exits 1 when one falls
 (a module below its baseline is run once more first: the suite has real-time
 tests).
@@ -57,6 +58,10 @@ MODES = ("stdlib", "loop", "classes")
 # The modules --ci runs: those that finish well inside CI's budget on 3.11.
 CI_PYTHON = "3.11"
 CI_MODES = ("loop", "classes")
+# Modes whose counts baseline.json holds and --ci checks. "classes" is
+# reported only: its swap set grows whenever a corolla package exports another
+# name, and a newly swapped name changes the count without any regression.
+CHECKED_MODES = ("loop",)
 CI_MODULES = [
     "test_buffered_proto",
     "test_context",
@@ -508,7 +513,8 @@ def main(argv: list[str]) -> int:
             )  # fmt: skip
             print(summary, flush=True)
             base = baseline.get(short, {}).get(mode, {}).get(module)
-            if args.ci and not args.update_baseline and base is not None and r.passed < base:
+            below = base is not None and r.passed < base and mode in CHECKED_MODES
+            if args.ci and not args.update_baseline and below:
                 # The suite has real-time tests: a module below its baseline
                 # gets one more run before it counts as a regression.
                 print(f"[{mode}] {module} below baseline {base}: once more ...", end=" ")
@@ -537,6 +543,9 @@ def main(argv: list[str]) -> int:
     rc = 0
     if args.ci or args.update_baseline:
         for mode, results in all_results.items():
+            if mode not in CHECKED_MODES:
+                print(f"\nmode {mode}: reported only, not compared with the baseline")
+                continue
             counts = {r.module: (r.status, r.passed) for r in results}
             mode_base = baseline.get(short, {}).get(mode, {})
             if args.update_baseline:
