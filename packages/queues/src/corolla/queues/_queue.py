@@ -7,7 +7,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Generator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from mypy_extensions import mypyc_attr
 
@@ -27,6 +27,37 @@ class _Waiter(Protocol):
     def set_result(self, result: Any, /) -> None: ...
 
     def __await__(self) -> Generator[Any, None, Any]: ...
+
+
+class _Await:
+    # ``await _Await(fut)`` is ``await fut``, minus a warning on Python 3.12+:
+    # a mypyc-compiled coroutine cancelled while awaiting forwards the
+    # exception with the old throw(type, value, tb) form, which 3.12+ futures
+    # answer with a DeprecationWarning (an error under -W error, replacing the
+    # CancelledError). This iterator forwards throw(value) instead.
+
+    _it: Generator[Any, Any, Any]
+
+    def __init__(self, awaitable: _Waiter) -> None:
+        self._it = awaitable.__await__()
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return cast("Generator[Any, Any, Any]", self)
+
+    def __iter__(self) -> _Await:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._it)
+
+    def send(self, value: Any) -> Any:
+        return self._it.send(value)
+
+    def throw(self, typ: Any, value: Any = None, tb: Any = None) -> Any:
+        return self._it.throw(typ if value is None else value)
+
+    def close(self) -> None:
+        self._it.close()
 
 
 def _wake_first(waiters: deque[_Waiter]) -> None:
@@ -174,7 +205,7 @@ class Queue(Generic[_T]):
             putter = self._get_loop().create_future()
             self._putters.append(putter)
             try:
-                await putter
+                await _Await(putter)
             except BaseException:
                 putter.cancel()
                 try:
@@ -211,7 +242,7 @@ class Queue(Generic[_T]):
             getter = self._get_loop().create_future()
             self._getters.append(getter)
             try:
-                await getter
+                await _Await(getter)
             except BaseException:
                 getter.cancel()
                 try:
@@ -258,7 +289,7 @@ class Queue(Generic[_T]):
             joiner = self._get_loop().create_future()
             self._joiners.append(joiner)
             try:
-                await joiner
+                await _Await(joiner)
             except BaseException:
                 joiner.cancel()
                 raise

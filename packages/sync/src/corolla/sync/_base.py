@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Awaitable, Generator
 from typing import Any, Protocol, cast
 
 
@@ -42,6 +42,41 @@ class Ready:
 
 
 READY = Ready()
+
+
+class Await:
+    """``await Await(fut)`` is ``await fut``, minus a warning on Python 3.12+.
+
+    A mypyc-compiled coroutine that is cancelled while awaiting forwards the
+    exception to what it awaits with the old ``throw(type, value, tb)`` form,
+    which Python 3.12+ futures and coroutines answer with a
+    DeprecationWarning (an error under ``-W error``, replacing the
+    CancelledError). This iterator sits in between and forwards
+    ``throw(value)`` in the one-argument form.
+    """
+
+    _it: Generator[Any, Any, Any]
+
+    def __init__(self, awaitable: Awaitable[Any]) -> None:
+        self._it = awaitable.__await__()
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return cast("Generator[Any, Any, Any]", self)
+
+    def __iter__(self) -> Await:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._it)
+
+    def send(self, value: Any) -> Any:
+        return self._it.send(value)
+
+    def throw(self, typ: Any, value: Any = None, tb: Any = None) -> Any:
+        return self._it.throw(typ if value is None else value)
+
+    def close(self) -> None:
+        self._it.close()
 
 
 class LoopBound:

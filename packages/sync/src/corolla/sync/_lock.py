@@ -8,7 +8,15 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from corolla.sync._base import READY, LoopBound, Waiter, discard, object_repr, reject_keywords
+from corolla.sync._base import (
+    READY,
+    Await,
+    LoopBound,
+    Waiter,
+    discard,
+    object_repr,
+    reject_keywords,
+)
 
 _T = TypeVar("_T")
 
@@ -79,7 +87,7 @@ class Lock(LoopBound):
         waiters.append(waiter)
         try:
             try:
-                await waiter
+                await Await(waiter)
             finally:
                 discard(waiters, waiter)
         except CancelledError:
@@ -161,7 +169,7 @@ class Event(LoopBound):
         waiters = self._waiters
         waiters.append(waiter)
         try:
-            await waiter
+            await Await(waiter)
             return True
         finally:
             discard(waiters, waiter)
@@ -198,7 +206,15 @@ class Condition(LoopBound):
         return object_repr(self, extra)
 
     async def __aenter__(self) -> None:
-        await self._lock.acquire()
+        await self._acquire_lock()
+
+    async def _acquire_lock(self) -> None:
+        lock = self._lock
+        if isinstance(lock, Lock):
+            await lock.acquire()
+        else:
+            # Someone else's lock: its coroutine may not take throw(type, value, tb).
+            await Await(lock.acquire())
 
     def __aexit__(
         self,
@@ -215,7 +231,7 @@ class Condition(LoopBound):
 
     async def acquire(self) -> bool:
         """Acquire the underlying lock."""
-        await self._lock.acquire()
+        await self._acquire_lock()
         return True
 
     def release(self) -> None:
@@ -238,14 +254,14 @@ class Condition(LoopBound):
         error: BaseException | None = None
         self._waiters.append(waiter)
         try:
-            await waiter
+            await Await(waiter)
         except BaseException as exc:
             error = exc
         discard(self._waiters, waiter)
         # The lock is re-acquired whatever happened, even through cancellations.
         while True:
             try:
-                await self._lock.acquire()
+                await self._acquire_lock()
                 break
             except CancelledError as exc:
                 error = exc

@@ -7,7 +7,15 @@ from collections import deque
 from collections.abc import Awaitable
 from types import TracebackType
 
-from corolla.sync._base import READY, LoopBound, Waiter, discard, object_repr, reject_keywords
+from corolla.sync._base import (
+    READY,
+    Await,
+    LoopBound,
+    Waiter,
+    discard,
+    object_repr,
+    reject_keywords,
+)
 
 
 class Semaphore(LoopBound):
@@ -76,7 +84,7 @@ class Semaphore(LoopBound):
         waiters.append(waiter)
         try:
             try:
-                await waiter
+                await Await(waiter)
             finally:
                 discard(waiters, waiter)
         except CancelledError:
