@@ -318,6 +318,10 @@ def test_get_stack_and_print_stack(loop: asyncio.AbstractEventLoop) -> None:
     run(loop, main())
 
 
+async def _await(aw: Any) -> Any:
+    return await aw
+
+
 def test_bad_yields(loop: asyncio.AbstractEventLoop) -> None:
     @types.coroutine
     def yield_value() -> Generator[Any, None, None]:
@@ -342,9 +346,9 @@ def test_bad_yields(loop: asyncio.AbstractEventLoop) -> None:
 
     async def main() -> None:
         with pytest.raises(RuntimeError, match="bad yield"):
-            await Task(yield_value(), loop=loop)
+            await Task(_await(yield_value()), loop=loop)
         with pytest.raises(RuntimeError, match="yield was used instead of yield from"):
-            await Task(yield_nonblocking_future(), loop=loop)
+            await Task(_await(yield_nonblocking_future()), loop=loop)
         with pytest.raises(RuntimeError, match="different loop"):
             await Task(other_loop_future(), loop=loop)
         me_box.append(Task(awaits_self(), loop=loop))

@@ -139,17 +139,27 @@ def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
         results: list[Any] = []
         for c in children:
             if c.cancelled():
-                results.append(_cancelled_error_of(c))
+                # A fresh error with the message: _make_cancelled_error() hands
+                # out the original only once, and the outer future may need it.
+                msg = getattr(c, "_cancel_message", None)
+                results.append(asyncio.CancelledError("" if msg is None else msg))
             else:
                 exc = c.exception()
                 results.append(c.result() if exc is None else exc)
         if outer._cancel_requested:
+            # asyncio takes the error from the last child in argument order
+            # (not the one that just finished); do the same, messages included.
             outer.set_exception(_cancelled_error_of(children[-1]))
         else:
             outer.set_result(results)
 
     for child in unique:
-        child.add_done_callback(on_child_done)
+        if child.done():
+            # As 3.12+ does: already finished children count right away, so a
+            # gather of finished (e.g. eager) tasks is finished on return.
+            on_child_done(child)
+        else:
+            child.add_done_callback(on_child_done)
     return outer
 
 
