@@ -123,7 +123,12 @@ def test_module_without_baseline_never_fails() -> None:
 def test_update_keeps_other_modules_and_skips_unavailable() -> None:
     new = run.updated_baseline(
         {"test_locks": 70, "test_events": 5},
-        {"test_locks": ("ran", 60), "test_tasks": ("ran", 200), "test_events": ("unavailable", 0)},
+        {
+            "test_locks": ("ran", 60),
+            "test_tasks": ("ran", 200),
+            "test_events": ("unavailable", 0),
+            "test_subprocess": ("ran", 0),
+        },
     )
     assert new == {"test_events": 5, "test_locks": 60, "test_tasks": 200}
 

@@ -428,10 +428,13 @@ def compare_baseline(
 def updated_baseline(
     baseline: dict[str, int], results: dict[str, tuple[str, int]]
 ) -> dict[str, int]:
-    """The baseline with the modules of this run set to their passed counts."""
+    """The baseline with the modules of this run set to their passed counts.
+
+    A module that passed nothing gets no entry (it would guard nothing).
+    """
     new = dict(baseline)
     for module, (status, passed) in results.items():
-        if status == "ran":
+        if status == "ran" and (passed > 0 or module in new):
             new[module] = passed
     return dict(sorted(new.items()))
 
