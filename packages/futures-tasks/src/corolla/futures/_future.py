@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import reprlib
 import sys
 import traceback
+import types
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -30,14 +32,16 @@ DoneCallback = Callable[[Any], object]
 
 
 def _callback_repr(callback: object) -> str:
-    func = getattr(callback, "__func__", None)
-    owner = getattr(callback, "__self__", None)
-    if func is not None and owner is not None:
-        return f"{type(owner).__name__}.{getattr(func, '__name__', repr(func))}()"
+    """``name()`` of a callback, plus ``at file:line`` for plain functions (as asyncio)."""
     name = getattr(callback, "__qualname__", None)
-    if isinstance(name, str):
-        return f"{name}()"
-    return repr(callback)
+    text = f"{name if isinstance(name, str) and name else repr(callback)}()"
+    target = callback
+    while isinstance(target, functools.partial):
+        target = target.func
+    code = getattr(target, "__code__", None)
+    if isinstance(target, types.FunctionType) and code is not None:
+        text += f" at {code.co_filename}:{code.co_firstlineno}"
+    return text
 
 
 def format_callbacks(callbacks: list[object]) -> str:

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from mypy_extensions import mypyc_attr
 
+from corolla.futures._compiled import COMPILED
 from corolla.futures._future import FINISHED, PENDING, FutureCore, get_loop_of
 from corolla.tasks._registry import (
     enter_task,
@@ -89,7 +90,8 @@ class TaskCore(FutureCore):
     ) -> None:
         super().__init__(loop=loop)
         tb = self._source_traceback
-        if tb:
+        if tb and not COMPILED:
+            # Interpreted, the core's __init__ saw this __init__ as its caller.
             del tb[-1]
         if not is_coroutine(coro):
             self._log_destroy_pending = False

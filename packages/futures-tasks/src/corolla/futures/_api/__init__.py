@@ -8,6 +8,7 @@ registry needs them) with a deallocator that clears them.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -29,6 +30,10 @@ class Future(FutureCore, Generic[_T]):
 
     ``loop`` defaults to the current event loop.
     """
+
+    if not TYPE_CHECKING:
+        # Future[int] is a types.GenericAlias, as for asyncio's classes.
+        __class_getitem__ = classmethod(types.GenericAlias)
 
     if TYPE_CHECKING:
         # Precise types for the type checker only (the core works with Any).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import types
 from collections.abc import Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +27,10 @@ class Task(TaskCore, Future[_T]):
     ``eager_start=True`` and a running loop, the coroutine runs right away
     up to its first suspension, inside the constructor.
     """
+
+    if not TYPE_CHECKING:
+        # Future[int] is a types.GenericAlias, as for asyncio's classes.
+        __class_getitem__ = classmethod(types.GenericAlias)
 
     if TYPE_CHECKING:
 
