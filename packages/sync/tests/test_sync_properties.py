@@ -5,13 +5,21 @@ Invariants checked on corolla's: tasks acquire in the order they started
 waiting (FIFO among waiters that were not cancelled); when the loop is idle no
 waiter sleeps while the resource is free; everything drains at the end. The
 observable outcome (who acquired, in which order, who was cancelled) must be
-the same as asyncio's: there is no intended difference, so any divergence
-fails the test.
+the same as asyncio's, with one documented, intended difference:
+
+- Semaphore follows Python 3.13's algorithm on every version. asyncio's
+  Semaphore on 3.11 and 3.12 hands a freed slot on later (3.12: when the next
+  waiter acquires, not when a cancelled waiter leaves; 3.11: no hand-off
+  bookkeeping at all), so the same schedule can give a slot to a waiter one
+  loop step later there, and a cancellation in between then changes who got
+  it. The invariants hold for ours on every version; the outcome is compared
+  with asyncio's Semaphore on 3.13+ only (Lock everywhere).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
@@ -167,5 +175,7 @@ async def _play(impl: str, kind: str, value: int, schedule: list[Op]) -> dict[st
 def test_sync_schedules(case: tuple[str, int, list[Op]]) -> None:
     kind, value, schedule = case
     ours = asyncio.run(_play("corolla", kind, value, schedule))
+    if kind != "Lock" and sys.version_info < (3, 13):
+        return  # see the module docstring: asyncio's 3.11/3.12 Semaphore differs
     theirs = asyncio.run(_play("stdlib", kind, value, schedule))
     assert ours == theirs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
+import sys
 from collections import deque
 from collections.abc import Generator
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -34,7 +35,8 @@ class _Await:
     # a mypyc-compiled coroutine cancelled while awaiting forwards the
     # exception with the old throw(type, value, tb) form, which 3.12+ futures
     # answer with a DeprecationWarning (an error under -W error, replacing the
-    # CancelledError). This iterator forwards throw(value) instead.
+    # CancelledError). This iterator forwards throw(value) instead. It costs a
+    # little on every wake-up, so it is used on 3.12+ only.
 
     _it: Generator[Any, Any, Any]
 
@@ -205,7 +207,10 @@ class Queue(Generic[_T]):
             putter = self._get_loop().create_future()
             self._putters.append(putter)
             try:
-                await _Await(putter)
+                if sys.version_info >= (3, 12):
+                    await _Await(putter)
+                else:
+                    await putter
             except BaseException:
                 putter.cancel()
                 try:
@@ -242,7 +247,10 @@ class Queue(Generic[_T]):
             getter = self._get_loop().create_future()
             self._getters.append(getter)
             try:
-                await _Await(getter)
+                if sys.version_info >= (3, 12):
+                    await _Await(getter)
+                else:
+                    await getter
             except BaseException:
                 getter.cancel()
                 try:
@@ -289,7 +297,10 @@ class Queue(Generic[_T]):
             joiner = self._get_loop().create_future()
             self._joiners.append(joiner)
             try:
-                await _Await(joiner)
+                if sys.version_info >= (3, 12):
+                    await _Await(joiner)
+                else:
+                    await joiner
             except BaseException:
                 joiner.cancel()
                 raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from asyncio import CancelledError
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -87,7 +88,10 @@ class Lock(LoopBound):
         waiters.append(waiter)
         try:
             try:
-                await Await(waiter)
+                if sys.version_info >= (3, 12):
+                    await Await(waiter)
+                else:
+                    await waiter
             finally:
                 discard(waiters, waiter)
         except CancelledError:
@@ -169,7 +173,10 @@ class Event(LoopBound):
         waiters = self._waiters
         waiters.append(waiter)
         try:
-            await Await(waiter)
+            if sys.version_info >= (3, 12):
+                await Await(waiter)
+            else:
+                await waiter
             return True
         finally:
             discard(waiters, waiter)
@@ -254,7 +261,10 @@ class Condition(LoopBound):
         error: BaseException | None = None
         self._waiters.append(waiter)
         try:
-            await Await(waiter)
+            if sys.version_info >= (3, 12):
+                await Await(waiter)
+            else:
+                await waiter
         except BaseException as exc:
             error = exc
         discard(self._waiters, waiter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from asyncio import CancelledError
 from collections import deque
 from collections.abc import Awaitable
@@ -84,7 +85,10 @@ class Semaphore(LoopBound):
         waiters.append(waiter)
         try:
             try:
-                await Await(waiter)
+                if sys.version_info >= (3, 12):
+                    await Await(waiter)
+                else:
+                    await waiter
             finally:
                 discard(waiters, waiter)
         except CancelledError:
