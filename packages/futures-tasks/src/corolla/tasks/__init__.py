@@ -21,6 +21,7 @@ from corolla.tasks._combinators import (
     wait,
 )
 from corolla.tasks._compiled import COMPILED
+from corolla.tasks._coroutines import create_task, iscoroutine, iscoroutinefunction
 from corolla.tasks._taskgroup import TaskGroup
 from corolla.tasks._threads import (
     all_tasks,
@@ -35,6 +36,9 @@ from corolla.tasks._timeouts import Timeout, sleep, timeout, timeout_at, wait_fo
 __all__ = [
     "COMPILED",
     "Task",
+    "create_task",
+    "iscoroutine",
+    "iscoroutinefunction",
     "CancelledError",
     "InvalidStateError",
     "FIRST_COMPLETED",
