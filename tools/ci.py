@@ -1,9 +1,10 @@
 """Run every check CI runs, in order, stopping at the first failure.
 
 lint, types, news fragments, docs, CPython's asyncio tests with corolla
-swapped in, then the test suite twice: editable (pure Python) and as
-mypyc-compiled wheels. The compiled pytest run comes last, so its summary
-line closes the output. Each stage's duration is printed.
+swapped in, then the test suite editable (pure Python) on 3.11, 3.12 and
+3.13, and as mypyc-compiled wheels on 3.13 and 3.11. The compiled 3.11 run
+comes last, so its pytest summary line closes the output. Each stage's
+duration is printed.
 
   python tools/ci.py            all stages
   python tools/ci.py --list     the stage names
@@ -29,6 +30,9 @@ STAGES: list[tuple[str, list[str]]] = [
     ("docs", [*HATCH, "run", "docs:build", "-q"]),
     ("conformance", [*HATCH, "run", "conformance", "--ci"]),
     ("test-pure", [*HATCH, "run", "test"]),
+    ("test-pure-py3.12", [*HATCH, "run", "all.py3.12:test", "-q"]),
+    ("test-pure-py3.13", [*HATCH, "run", "all.py3.13:test", "-q"]),
+    ("test-compiled-py3.13", [*HATCH, "run", "all-compiled.py3.13:test", "-q"]),
     ("test-compiled", [*HATCH, "run", "compiled:test"]),
 ]
 
