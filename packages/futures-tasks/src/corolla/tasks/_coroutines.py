@@ -7,7 +7,7 @@ import collections.abc
 import contextvars
 import inspect
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -16,7 +16,7 @@ _COROUTINE_TYPES = (types.CoroutineType, collections.abc.Coroutine)
 
 
 def create_task(
-    coro: Generator[Any, None, T] | Coroutine[Any, Any, T],
+    coro: Coroutine[Any, Any, T],
     *,
     name: str | None = None,
     context: contextvars.Context | None = None,
