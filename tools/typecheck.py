@@ -26,8 +26,9 @@ def main(argv: list[str]) -> int:
     # The repository's own scripts and the integration tests, as one run each.
     for extra in ("tools", "tests-integration"):
         print(f"mypy --strict {extra}", flush=True)
-        # The scripts in tools/ import each other as top-level modules.
-        env = {**os.environ, "MYPYPATH": str(ROOT / "tools")} if extra == "tools" else None
+        # tools/ and tools/bench/ scripts import their neighbours as top-level modules.
+        tools = os.pathsep.join([str(ROOT / "tools"), str(ROOT / "tools" / "bench")])
+        env = {**os.environ, "MYPYPATH": tools} if extra == "tools" else None
         rc = subprocess.call(
             [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
              *argv, extra], cwd=ROOT, env=env)  # fmt: skip

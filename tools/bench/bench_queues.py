@@ -16,47 +16,14 @@ Run alone: python tools/bench/bench_queues.py  (prints ops/s and corolla/stdlib 
 from __future__ import annotations
 
 import asyncio
-import math
-import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-IMPLS = ("stdlib", "corolla", "uvloop")
+from _classes import Body, measure, print_table
 
 
-def _setup(impl: str) -> tuple[Any, asyncio.AbstractEventLoop] | None:
-    if impl == "stdlib":
-        return asyncio, asyncio.new_event_loop()
-    if impl == "corolla":
-        import corolla.queues
-
-        return corolla.queues, asyncio.new_event_loop()
-    if impl == "uvloop":
-        try:
-            import uvloop
-        except ImportError:
-            return None
-        return asyncio, uvloop.new_event_loop()
-    raise ValueError(f"unknown impl {impl!r}")
-
-
-def _measure(impl: str, ops: int, body: Callable[[Any], Awaitable[None]], runs: int = 3) -> float:
-    best = 0.0
-    for _ in range(runs):
-        setup = _setup(impl)
-        if setup is None:
-            return math.nan
-        module, loop = setup
-        try:
-            coro = body(module)
-            start = time.perf_counter()
-            loop.run_until_complete(coro)
-            elapsed = time.perf_counter() - start
-        finally:
-            loop.close()
-        best = max(best, ops / elapsed)
-    return best
+def _measure(impl: str, ops: int, body: Body) -> float:
+    return measure("corolla.queues", impl, ops, body)
 
 
 def bench_queue_nowait(impl: str, n: int = 300_000) -> float:
@@ -130,15 +97,7 @@ def benchmarks() -> list[tuple[str, Callable[[str], float]]]:
 
 
 def main() -> None:
-    import corolla.queues
-
-    print(f"python {sys.version.split()[0]}, corolla.queues compiled: {corolla.queues.COMPILED}")
-    print(f"{'benchmark':<26}{'stdlib':>14}{'corolla':>14}{'uvloop':>14}{'corolla/stdlib':>16}")
-    for name, run in benchmarks():
-        results = {impl: run(impl) for impl in IMPLS}
-        ratio = results["corolla"] / results["stdlib"]
-        cells = "".join(f"{results[i]:>14,.0f}" for i in IMPLS)
-        print(f"{name:<26}{cells}{ratio:>16.2f}")
+    print_table("corolla.queues", benchmarks())
 
 
 if __name__ == "__main__":
