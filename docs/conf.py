@@ -15,7 +15,7 @@ html_theme = "alabaster"
 suppress_warnings = ["ref.python"]
 
 
-def _skip_stdlib_reexports(
+def _skip_stdlib_reexports(  # noqa: PLR0917 (the signature Sphinx calls)
     app: object, what: str, name: str, obj: object, skip: bool, options: object
 ) -> bool | None:
     """Names a package re-exports from the stdlib's asyncio (the shared

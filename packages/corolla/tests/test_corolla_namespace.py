@@ -80,6 +80,7 @@ def test_readme_style_program() -> None:
             consumer = tg.create_task(consume())
         async with asyncio.timeout(10):
             await asyncio.gather(asyncio.sleep(0), asyncio.Lock().acquire())
-        return consumer.result()
+        total: int = consumer.result()
+        return total
 
     assert asyncio.run(main()) == 4950
