@@ -9,7 +9,7 @@ It writes one JSON object per line to ``--out``:
   module cannot be imported with corolla swapped in;
 - ``{"event": "swaps", "swapped": [...], "missing": [...]}`` what was replaced;
 - ``{"event": "plan", "run": [ids], "out_of_scope": [[id, kind, reason]]}``;
-- ``{"event": "start", "test": id}`` before each test;
+- ``{"event": "start", "test": id, "t": time.monotonic()}`` before each test;
 - ``{"event": "result", "test": id, "outcome": ..., "detail": ...}``;
 - ``{"event": "end"}`` after the last test.
 
@@ -265,8 +265,10 @@ class Recorder(unittest.TestResult):
     def startTest(self, test: unittest.TestCase) -> None:
         super().startTest(test)
         self._outcome, self._detail = "passed", ""
-        self.emit("start", test=test.id())
         self._t0 = time.monotonic()
+        # The runner judges "hung" against this stamp, not against when it
+        # happened to read the event (CLOCK_MONOTONIC is system-wide).
+        self.emit("start", test=test.id(), t=self._t0)
         faulthandler.dump_traceback_later(self.timeout, exit=True)
 
     def stopTest(self, test: unittest.TestCase) -> None:

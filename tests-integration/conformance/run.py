@@ -241,7 +241,7 @@ def run_module(
                         last = time.monotonic()
                         kind = ev["event"]
                         if kind == "start":
-                            current, started = ev["test"], time.monotonic()
+                            current, started = ev["test"], ev.get("t", time.monotonic())
                         elif kind == "result":
                             res.record(ev["test"], ev["outcome"], ev.get("detail", ""),
                                        ev.get("seconds", 0.0))  # fmt: skip
