@@ -1,0 +1,124 @@
+"""StreamReaderProtocol: feeds a StreamReader from a transport, makes writers for servers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
+
+from mypy_extensions import mypyc_attr
+
+from corolla.streams._flow import FlowControlProtocol
+from corolla.streams._writer import StreamWriter
+
+
+class ReaderLike(Protocol):
+    """What the protocol needs from its reader (a :class:`StreamReader` or a look-alike)."""
+
+    def set_transport(self, transport: Any) -> None: ...
+
+    def feed_data(self, data: Any) -> None: ...
+
+    def feed_eof(self) -> None: ...
+
+    def set_exception(self, exc: BaseException) -> None: ...
+
+
+ClientConnected = Callable[[Any, StreamWriter], Awaitable[None] | None]
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class StreamReaderProtocol(FlowControlProtocol, asyncio.Protocol):
+    """Adapts a transport to a :class:`StreamReader` (and a :class:`StreamWriter`).
+
+    Received data, EOF and the connection's end go to ``stream_reader``.
+    With ``client_connected_cb`` (what :func:`start_server` passes) each new
+    connection makes a :class:`StreamWriter` and calls
+    ``client_connected_cb(reader, writer)``; a coroutine it returns runs as a
+    task, and an exception escaping that task goes to the loop's exception
+    handler and closes the connection.
+    """
+
+    def __init__(
+        self,
+        stream_reader: ReaderLike | None,
+        client_connected_cb: ClientConnected | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(loop)
+        self._stream_reader: ReaderLike | None = stream_reader
+        self._source_traceback = getattr(stream_reader, "_source_traceback", None)
+        self._client_connected_cb = client_connected_cb
+        self._task: Any = None
+        self._transport: Any = None
+        self._over_ssl = False
+
+    def _replace_transport(self, transport: Any) -> None:
+        self._transport = transport
+        self._over_ssl = transport.get_extra_info("sslcontext") is not None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Attach the transport to the reader; for a server, call ``client_connected_cb``."""
+        self._transport = transport
+        reader = self._stream_reader
+        if reader is not None:
+            reader.set_transport(transport)
+        self._over_ssl = transport.get_extra_info("sslcontext") is not None
+        callback = self._client_connected_cb
+        if callback is None:
+            return
+        writer = StreamWriter(transport, self, reader, self._loop)
+        result = callback(reader, writer)
+        if isinstance(result, Coroutine):
+            task = self._loop.create_task(result)
+            self._task = task
+            task.add_done_callback(_ClientDone(self._loop, transport))
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """EOF (or ``exc``) to the reader; wake writers waiting in ``drain``/``wait_closed``."""
+        reader = self._stream_reader
+        if reader is not None:
+            if exc is None:
+                reader.feed_eof()
+            else:
+                reader.set_exception(exc)
+        super().connection_lost(exc)
+        self._stream_reader = None
+        self._task = None
+        self._transport = None
+
+    def data_received(self, data: bytes) -> None:
+        """Feed ``data`` to the reader."""
+        reader = self._stream_reader
+        if reader is not None:
+            reader.feed_data(data)
+
+    def eof_received(self) -> bool:
+        """EOF to the reader; keep the write side open (except over TLS, which cannot)."""
+        reader = self._stream_reader
+        if reader is not None:
+            reader.feed_eof()
+        return not self._over_ssl
+
+
+class _ClientDone:
+    """Done callback of a ``client_connected_cb`` task: report errors, close."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, transport: asyncio.BaseTransport) -> None:
+        self._loop = loop
+        self._transport = transport
+
+    def __call__(self, task: asyncio.Future[Any]) -> None:
+        if task.cancelled():
+            self._transport.close()
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._loop.call_exception_handler(
+                {
+                    "message": "Unhandled exception in client_connected_cb",
+                    "exception": exc,
+                    "transport": self._transport,
+                }
+            )
+            self._transport.close()
