@@ -8,6 +8,7 @@ import contextvars
 import gc
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -99,7 +100,7 @@ def test_set_exception_rejects_non_exception(loop: asyncio.AbstractEventLoop) ->
 
 def test_set_exception_stop_iteration(loop: asyncio.AbstractEventLoop) -> None:
     fut: Future[int] = Future(loop=loop)
-    if sys.version_info >= (3, 12):
+    if sys.version_info >= (3, 13):
         fut.set_exception(StopIteration())
         exc = fut.exception()
         assert isinstance(exc, RuntimeError)
@@ -330,3 +331,104 @@ def test_wrap_future_exception_and_cancel(loop: asyncio.AbstractEventLoop) -> No
 def test_wrap_future_rejects_other_objects(loop: asyncio.AbstractEventLoop) -> None:
     with pytest.raises(TypeError):
         wrap_future(object(), loop=loop)
+
+
+# -- robustness: uninitialised futures, hostile callbacks, the await iterator ---------
+
+
+def test_future_without_init(loop: asyncio.AbstractEventLoop) -> None:
+    class NoInit(Future[int]):
+        def __init__(self) -> None:
+            pass
+
+    fut = NoInit()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        fut.get_loop()
+    bare = Future.__new__(Future)
+    with pytest.raises(InvalidStateError):
+        bare.result()
+    with pytest.raises(InvalidStateError):
+        bare.exception()
+    calls: list[Callable[[Future[Any]], object]] = [
+        lambda f: f.set_result(None),
+        lambda f: f.set_exception(ValueError),
+        lambda f: f.cancel(),
+        lambda f: f.add_done_callback(print),
+        lambda f: f.remove_done_callback(print),
+    ]
+    for call in calls:
+        with pytest.raises((RuntimeError, AttributeError)):
+            call(Future.__new__(Future))
+
+
+def test_remove_done_callback_with_hostile_eq(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    fut.add_done_callback(str)
+    for _ in range(10):
+        fut.add_done_callback(id)
+
+    class Evil:
+        # __eq__ answering None and changing the callbacks while compared.
+        def __eq__(self, other: object) -> Any:
+            fut.remove_done_callback(id)
+            return None
+
+        __hash__ = object.__hash__
+
+    assert fut.remove_done_callback(Evil()) == 0  # type: ignore[arg-type]
+    assert fut.remove_done_callback(str) == 1
+
+
+def test_log_traceback_cannot_be_deleted(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    with pytest.raises(AttributeError):
+        del fut._log_traceback
+    with pytest.raises(AttributeError):
+        del fut._asyncio_future_blocking
+
+
+def test_await_iterator_protocol(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    it = iter(fut)
+    assert next(it) is fut
+    assert fut._asyncio_future_blocking
+    with pytest.raises(RuntimeError, match="await wasn't used with future"):
+        next(it)
+    done: Future[int] = Future(loop=loop)
+    done.set_result(7)
+    with pytest.raises(StopIteration) as info:
+        done.__await__().send(None)
+    assert info.value.value == 7
+
+
+def test_await_iterator_throw_arguments(loop: asyncio.AbstractEventLoop) -> None:
+    fut: Future[int] = Future(loop=loop)
+    it: Any = iter(fut)
+    with pytest.raises(ValueError, match="zebra"):
+        it.throw(ValueError, ValueError("zebra"), None)
+    with pytest.raises(TypeError):
+        it.throw(Exception, Exception("elephant"), 32)
+    with pytest.raises(TypeError):
+        it.throw(Exception("elephant"), Exception("elephant"))
+    with pytest.raises(ValueError):
+        it.throw(ValueError, None, None)
+    with pytest.raises(TypeError):
+        it.throw(list)
+    with pytest.raises(KeyError):
+        it.throw(KeyError("one argument"))
+
+
+def test_await_iterator_throw_keeps_the_traceback(loop: asyncio.AbstractEventLoop) -> None:
+    def origin() -> None:
+        raise LookupError("here")
+
+    try:
+        origin()
+    except LookupError as exc:
+        error = exc
+    fut: Future[int] = Future(loop=loop)
+    it: Any = iter(fut)
+    next(it)
+    with pytest.raises(LookupError) as info:
+        it.throw(error)
+    assert "origin" in "".join(traceback.format_tb(info.value.__traceback__))

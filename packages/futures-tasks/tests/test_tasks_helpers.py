@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import gc
 import threading
+import warnings
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -137,6 +141,45 @@ def test_gather_cancel_cancels_children(loop: asyncio.AbstractEventLoop) -> None
         assert not g.cancel()
 
     run(loop, main())
+
+
+def test_gather_returns_a_weakrefable_future(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> weakref.ref[Any]:
+        g: Any = ct.gather(value(1), value(2))
+        assert isinstance(g, Future)
+        assert asyncio.isfuture(g) is True  # (no narrowing to asyncio.Future)
+        ref = weakref.ref(g)
+        assert ref() is g
+        assert await g == [1, 2]
+        empty = ct.gather()
+        assert isinstance(empty, Future)
+        assert weakref.ref(empty)() is empty
+        return ref
+
+    # Checked once the task is done: the step that woke it up holds the future.
+    ref = run(loop, main())
+    gc.collect()
+    assert ref() is None
+    gc.collect()
+    assert ref() is None
+
+
+def test_gather_futures_die_with_live_weakrefs(loop: asyncio.AbstractEventLoop) -> None:
+    # Many gather futures dying in and out of cycles while weakly referenced:
+    # a deallocator that forgot its weak references would crash here.
+    async def main() -> list[weakref.ref[Any]]:
+        refs = []
+        for i in range(200):
+            g = ct.gather(value(i))
+            refs.append(weakref.ref(g))
+            if i % 2:
+                g.cycle = g
+            assert await g == [i]
+        return refs
+
+    refs = run(loop, main())
+    gc.collect()
+    assert all(r() is None for r in refs)
 
 
 def test_gather_child_cancelled_propagates(loop: asyncio.AbstractEventLoop) -> None:
@@ -298,6 +341,28 @@ def test_timeout_expires(loop: asyncio.AbstractEventLoop) -> None:
     run(loop, main())
 
 
+def test_timeout_error_chained_into_foreign_error(loop: asyncio.AbstractEventLoop) -> None:
+    async def crash() -> None:
+        try:
+            await forever()
+        finally:
+            raise ZeroDivisionError
+
+    async def main() -> None:
+        with pytest.raises(ZeroDivisionError) as info:
+            async with ct.timeout(0.01):
+                await crash()
+        # ZeroDivisionError during TimeoutError caused by the CancelledError.
+        exc = info.value
+        assert exc.__cause__ is None
+        timeout_error = exc.__context__
+        assert isinstance(timeout_error, TimeoutError)
+        assert isinstance(timeout_error.__cause__, asyncio.CancelledError)
+        assert timeout_error.__context__ is timeout_error.__cause__
+
+    run(loop, main())
+
+
 def test_timeout_none_and_reschedule(loop: asyncio.AbstractEventLoop) -> None:
     async def main() -> None:
         async with ct.timeout(None) as cm:
@@ -380,8 +445,11 @@ def test_as_completed_sync_iteration(loop: asyncio.AbstractEventLoop) -> None:
         gates = [Future[int]() for _ in range(3)]
         order: list[int] = []
         it = ct.as_completed(gates)
+        # The first step starts watching (as_completed is lazy before 3.13).
+        first = next(it)
         for i in (2, 0, 1):
             gates[i].set_result(i)
+        order.append(await first)
         for aw in it:
             order.append(await aw)
         assert order == [2, 0, 1]
@@ -415,7 +483,8 @@ def test_as_completed_timeout_and_errors(loop: asyncio.AbstractEventLoop) -> Non
         never.cancel()
         fut: Future[int] = Future()
         with pytest.raises(TypeError):
-            ct.as_completed(fut)
+            # Raised by the call on 3.13+, by the first step before.
+            next(ct.as_completed(fut))
         assert list(ct.as_completed([])) == []
 
     run(loop, main())
@@ -437,10 +506,12 @@ def test_taskgroup_success(loop: asyncio.AbstractEventLoop) -> None:
         coro = value(0)
         with pytest.raises(RuntimeError, match="finished"):
             tg.create_task(coro)
+        coro.close()  # closed already on 3.13+, left to the caller before
         fresh = ct.TaskGroup()
         coro = value(0)
         with pytest.raises(RuntimeError, match="not been entered"):
             fresh.create_task(coro)
+        coro.close()
 
     run(loop, main())
 
@@ -649,3 +720,79 @@ def test_create_eager_task_factory(loop: asyncio.AbstractEventLoop) -> None:
 
     run(loop, main())
     assert made == [True]
+
+
+# -- cancellation never turns into a DeprecationWarning ---------------------------------
+
+
+async def _stdlib_sleeper() -> None:
+    await asyncio.sleep(3600)
+
+
+async def _corolla_waiter() -> None:
+    await Future()
+
+
+def _in_timeout() -> Any:
+    async def body() -> None:
+        async with ct.timeout(3600):
+            await _stdlib_sleeper()
+
+    return body()
+
+
+def _in_taskgroup() -> Any:
+    async def body() -> None:
+        async with ct.TaskGroup() as tg:
+            tg.create_task(_stdlib_sleeper())
+
+    return body()
+
+
+def _gathered() -> Any:
+    async def body() -> None:
+        await ct.gather(_stdlib_sleeper(), _corolla_waiter())
+
+    return body()
+
+
+def _shielded() -> Any:
+    async def body() -> None:
+        await ct.shield(_stdlib_sleeper())
+
+    return body()
+
+
+CANCELLED_SCENARIOS: dict[str, Callable[[], Any]] = {
+    "sleep": lambda: ct.sleep(3600),
+    "wait_for_stdlib_future": lambda: ct.wait_for(_stdlib_sleeper(), 3600),
+    "wait_for_corolla_future": lambda: ct.wait_for(_corolla_waiter(), 3600),
+    "wait_for_task": lambda: ct.wait_for(ct.Task(_stdlib_sleeper()), 3600),
+    "timeout": _in_timeout,
+    "taskgroup": _in_taskgroup,
+    "gather": _gathered,
+    "shield": _shielded,
+    "wait": lambda: ct.wait([ct.Task(_stdlib_sleeper())]),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(CANCELLED_SCENARIOS))
+def test_cancel_raises_cancelled_error_under_warnings_as_errors(
+    loop: asyncio.AbstractEventLoop, scenario: str
+) -> None:
+    # mypyc-compiled coroutines forward a cancellation with the 3-argument
+    # throw(), which Python 3.12+ coroutines and futures deprecate: with
+    # warnings as errors, the warning must not replace the CancelledError.
+    make = CANCELLED_SCENARIOS[scenario]
+
+    async def main() -> None:
+        task = ct.Task(make(), loop=loop)
+        for _ in range(5):
+            await ct.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        run(loop, main())

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import operator
 import reprlib
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, cast, final
 
 from mypy_extensions import mypyc_attr
 
@@ -25,10 +27,14 @@ _STATE_NAMES = ("PENDING", "CANCELLED", "FINISHED")
 _STOP_ITERATION_MESSAGE = (
     "StopIteration interacts badly with generators and cannot be raised into a Future"
 )
-# 3.11 raised TypeError for a StopIteration given to set_exception; 3.12 wraps it.
-_WRAP_STOP_ITERATION = sys.version_info >= (3, 12)
+# 3.11 and 3.12 raise TypeError for a StopIteration given to set_exception (the exact
+# class only); 3.13 wraps any StopIteration in a RuntimeError.
+_WRAP_STOP_ITERATION = sys.version_info >= (3, 13)
 
 DoneCallback = Callable[[Any], object]
+
+# (id(future), thread id) of the futures whose repr is being built.
+_REPR_RUNNING: set[tuple[int, int]] = set()
 
 
 def _callback_repr(callback: object) -> str:
@@ -117,16 +123,6 @@ class FutureCore:
         return _STATE_NAMES[self._st]
 
     @property
-    def _log_traceback(self) -> bool:
-        return self._log_tb
-
-    @_log_traceback.setter
-    def _log_traceback(self, value: bool) -> None:
-        if value:
-            raise ValueError("_log_traceback can only be set to False")
-        self._log_tb = False
-
-    @property
     def _callbacks(self) -> list[tuple[DoneCallback, contextvars.Context]]:
         out: list[tuple[DoneCallback, contextvars.Context]] = []
         cb0 = self._cb0
@@ -155,7 +151,16 @@ class FutureCore:
         return info
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {' '.join(self._repr_info())}>"
+        # A future whose result contains itself (a task returning all_tasks())
+        # shows "..." at the inner level instead of recursing.
+        key = (id(self), threading.get_ident())
+        if key in _REPR_RUNNING:
+            return "..."
+        _REPR_RUNNING.add(key)
+        try:
+            return f"<{type(self).__name__} {' '.join(self._repr_info())}>"
+        finally:
+            _REPR_RUNNING.discard(key)
 
     def __del__(self) -> None:
         if not self._log_tb:
@@ -172,7 +177,11 @@ class FutureCore:
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         """The event loop this future is bound to."""
-        return self._loop
+        try:
+            return self._loop
+        except AttributeError:
+            # A subclass whose __init__ never called ours.
+            raise RuntimeError("Future object is not initialized.") from None
 
     # -- state ---------------------------------------------------------------------
 
@@ -234,8 +243,9 @@ class FutureCore:
         It runs in ``context``, by default a copy of the current context.
         If the future is already done, it is scheduled right away.
         """
+        loop = self._loop  # AttributeError if __init__ never ran, as asyncio's
         if self._st != PENDING:
-            self._loop.call_soon(fn, self, context=context)
+            loop.call_soon(fn, self, context=context)
             return
         if context is None:
             context = contextvars.copy_context()
@@ -251,15 +261,17 @@ class FutureCore:
 
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
         """Remove every registration of ``fn``; return how many were removed."""
+        self.get_loop()  # RuntimeError if __init__ never ran
         removed = 0
+        # operator.eq: a callback's __eq__ may return anything, not just a bool.
         cb0 = self._cb0
-        if cb0 is not None and cb0 == fn:
+        if cb0 is not None and operator.eq(cb0, fn):
             self._cb0 = None
             self._ctx0 = None
             removed += 1
         cbs = self._cbs
         if cbs is not None:
-            kept = [item for item in cbs if item[0] != fn]
+            kept = [item for item in cbs if not operator.eq(item[0], fn)]
             removed += len(cbs) - len(kept)
             self._cbs = kept if kept else None
         return removed
@@ -331,8 +343,8 @@ class FutureCore:
 
         Raises :class:`asyncio.InvalidStateError` if it is already done and
         TypeError for something that is not an exception. A StopIteration
-        cannot travel through a coroutine, so it is refused (3.11) or wrapped
-        in a RuntimeError (3.12+), as asyncio does.
+        cannot travel through a coroutine, so it is refused (3.11, 3.12) or
+        wrapped in a RuntimeError (3.13+), as asyncio does.
         """
         if self._st != PENDING:
             raise asyncio.InvalidStateError(f"{self._state}: {self!r}")
@@ -341,9 +353,10 @@ class FutureCore:
             exc = exc()
         if not isinstance(exc, BaseException):
             raise TypeError(f"invalid exception object {exc!r}")
-        if isinstance(exc, StopIteration):
-            if not _WRAP_STOP_ITERATION:
+        if not _WRAP_STOP_ITERATION:
+            if type(exc) is StopIteration:
                 raise TypeError(_STOP_ITERATION_MESSAGE)
+        elif isinstance(exc, StopIteration):
             wrapped = RuntimeError(_STOP_ITERATION_MESSAGE)
             wrapped.__cause__ = exc
             wrapped.__context__ = exc
@@ -357,12 +370,75 @@ class FutureCore:
     # -- awaiting ------------------------------------------------------------------
 
     def __await__(self) -> Generator[Any, None, Any]:
-        if self._st == PENDING:
-            self._asyncio_future_blocking = True
-            yield self
-            if self._st == PENDING:
-                raise RuntimeError("await wasn't used with future")
-        return self.result()
+        return cast("Generator[Any, None, Any]", FutureIter(self))
 
     def __iter__(self) -> Generator[Any, None, Any]:
-        return self.__await__()
+        return cast("Generator[Any, None, Any]", FutureIter(self))
+
+
+@final
+class FutureIter:
+    """What ``await future`` iterates: yields the future once while it is pending.
+
+    A small native iterator rather than a generator: cheaper to make and to
+    resume, and its ``throw()`` keeps the traceback of the exception it is
+    given (a cancelled task's error still shows where its coroutine was).
+    ``throw(type, value, traceback)`` is accepted without the DeprecationWarning
+    Python 3.12+ gives, because mypyc-compiled coroutines forward exceptions in
+    that form.
+    """
+
+    def __init__(self, future: FutureCore) -> None:
+        self._future: FutureCore | None = future
+        self._yielded = False
+
+    def __iter__(self) -> FutureIter:
+        return self
+
+    def __next__(self) -> Any:
+        fut = self._future
+        if fut is None:
+            raise StopIteration
+        if fut._st == PENDING:
+            if not self._yielded:
+                self._yielded = True
+                fut._asyncio_future_blocking = True
+                return fut
+            raise RuntimeError("await wasn't used with future")
+        self._future = None
+        raise StopIteration(fut.result())
+
+    def send(self, value: object) -> Any:
+        """Resume; the value sent is ignored (a task sends None)."""
+        return self.__next__()
+
+    def throw(self, typ: Any, value: Any = None, tb: Any = None) -> Any:
+        """Raise an exception where the await is suspended."""
+        if tb is not None and not isinstance(tb, types.TracebackType):
+            raise TypeError("throw() third argument must be a traceback object")
+        if isinstance(typ, type) and issubclass(typ, BaseException):
+            if isinstance(value, typ):
+                exc: BaseException = value
+            elif value is None:
+                exc = typ()
+            elif isinstance(value, tuple):
+                exc = typ(*value)
+            else:
+                exc = typ(value)
+        elif isinstance(typ, BaseException):
+            if value is not None:
+                raise TypeError("instance exception may not have a separate value")
+            exc = typ
+        else:
+            raise TypeError(
+                "exceptions must be classes or instances deriving from BaseException, "
+                f"not {type(typ).__name__}"
+            )
+        self._future = None
+        if tb is not None:
+            raise exc.with_traceback(tb)
+        raise exc
+
+    def close(self) -> None:
+        """Stop iterating; the future is not touched."""
+        self._future = None

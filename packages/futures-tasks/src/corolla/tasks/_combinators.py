@@ -5,20 +5,80 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
-from collections.abc import Awaitable, Iterable
-from typing import Any
+import sys
+from collections.abc import Awaitable, Generator, Iterable
+from typing import Any, TypeVar, cast
 
 from corolla.futures._api import Future
-from corolla.futures._future import PENDING, FutureCore, get_loop_of, isfuture
+from corolla.futures._future import FutureCore, get_loop_of, isfuture
+from corolla.tasks._api import GatheringFuture
 from corolla.tasks._task import is_coroutine
+
+_T = TypeVar("_T")
+
+# 3.13's as_completed checks its argument and finds the loop when called;
+# before, it was a generator doing that at the first step.
+_EAGER_AS_COMPLETED = sys.version_info >= (3, 13)
 
 FIRST_COMPLETED = "FIRST_COMPLETED"
 FIRST_EXCEPTION = "FIRST_EXCEPTION"
 ALL_COMPLETED = "ALL_COMPLETED"
 
 
+# 3.12 deprecated throw(type, value, traceback) in Python's own coroutines
+# and in the stdlib's future iterators.
+_FORWARD_THROWS = sys.version_info >= (3, 12)
+
+
+class OneArgThrow:
+    """Iterates what ``await aw`` would, passing ``throw()`` on in its one-argument form.
+
+    A mypyc-compiled coroutine hands an exception (a cancellation) down to
+    what it awaits as ``throw(type, value, traceback)``; Python 3.12+
+    coroutines and the stdlib's futures answer that form with a
+    DeprecationWarning, an error under ``-W error`` that would replace the
+    CancelledError. corolla's compiled code wraps the awaitables it did not
+    make (a user's coroutine given to wait_for, say) in this on 3.12+; its own
+    futures take the old form silently and are awaited directly.
+    """
+
+    def __init__(self, it: Generator[Any, Any, Any]) -> None:
+        self._it = it
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return cast("Generator[Any, Any, Any]", self)
+
+    def __iter__(self) -> OneArgThrow:
+        return self
+
+    def __next__(self) -> Any:
+        return self._it.send(None)
+
+    def send(self, value: Any) -> Any:
+        return self._it.send(value)
+
+    def throw(self, typ: Any, value: Any = None, tb: Any = None) -> Any:
+        exc = typ if value is None else value
+        if tb is not None and isinstance(exc, BaseException) and exc.__traceback__ is not tb:
+            exc = exc.with_traceback(tb)
+        return self._it.throw(exc)
+
+    def close(self) -> None:
+        self._it.close()
+
+
+def forward_throws(aw: Awaitable[_T]) -> Awaitable[_T]:
+    """``aw``, or on 3.12+ a :class:`OneArgThrow` around it when it is not corolla's."""
+    if not _FORWARD_THROWS or isinstance(aw, FutureCore):
+        return aw
+    get_iter = getattr(aw, "__await__", None)
+    if get_iter is None:
+        return aw  # let ``await`` raise its usual TypeError
+    return cast("Awaitable[_T]", OneArgThrow(get_iter()))
+
+
 async def _await_it(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
+    return await forward_throws(awaitable)
 
 
 def ensure_future(coro_or_future: Any, *, loop: asyncio.AbstractEventLoop | None = None) -> Any:
@@ -58,27 +118,6 @@ def _cancelled_error_of(fut: Any) -> BaseException:
         exc: BaseException = maker()
         return exc
     return asyncio.CancelledError()
-
-
-class GatheringFuture(FutureCore):
-    """The future :func:`gather` returns: cancelling it cancels the children."""
-
-    def __init__(self, children: list[Any], loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop=loop)
-        self._children = children
-        self._cancel_requested = False
-
-    def cancel(self, msg: Any = None) -> bool:
-        if self._st != PENDING:
-            return False
-        cancelled_any = False
-        for child in self._children:
-            if child.cancel(msg=msg):
-                cancelled_any = True
-        if cancelled_any:
-            # The outcome is decided when the children report back.
-            self._cancel_requested = True
-        return cancelled_any
 
 
 def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
@@ -204,7 +243,7 @@ def _check_futures_argument(fs: Any, what: str) -> None:
 
 
 async def wait(
-    fs: Iterable[Any], *, timeout: float | None = None, return_when: str = ALL_COMPLETED
+    fs: Iterable[Any], *, timeout: float | None = None, return_when: object = ALL_COMPLETED
 ) -> tuple[set[Any], set[Any]]:
     """Wait for futures and tasks; return ``(done, pending)`` sets.
 
@@ -261,18 +300,35 @@ class AsCompletedIterator:
     ``async for fut in it`` gives the finished futures/tasks themselves.
     """
 
+    _loop: asyncio.AbstractEventLoop
+
     def __init__(self, fs: Iterable[Any], timeout: float | None) -> None:
-        loop = asyncio.get_event_loop()
-        self._loop = loop
-        self._todo: set[Any] = {ensure_future(f, loop=loop) for f in set(fs)}
-        self._left = len(self._todo)
+        self._fs: Iterable[Any] | None = fs
+        self._timeout = timeout
+        self._todo: set[Any] = set()
+        self._left = 0
         self._finished: collections.deque[Any] = collections.deque()
         self._waiter: Future[None] | None = None
         self._handle: asyncio.TimerHandle | None = None
+        if _EAGER_AS_COMPLETED:
+            self._start()
+
+    def _start(self) -> None:
+        # On 3.11/3.12 as_completed() is lazy (a generator there): the
+        # arguments are checked and the loop looked up at the first step.
+        fs = self._fs
+        if fs is None:
+            return
+        self._fs = None
+        _check_futures_argument(fs, "an iterable")
+        loop = asyncio.get_event_loop()
+        self._loop = loop
+        self._todo = {ensure_future(f, loop=loop) for f in set(fs)}
+        self._left = len(self._todo)
         for f in self._todo:
             f.add_done_callback(self._on_done)
-        if self._todo and timeout is not None:
-            self._handle = loop.call_later(timeout, self._on_timeout)
+        if self._todo and self._timeout is not None:
+            self._handle = loop.call_later(self._timeout, self._on_timeout)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -308,6 +364,7 @@ class AsCompletedIterator:
         return self
 
     def __next__(self) -> Awaitable[Any]:
+        self._start()
         if self._left <= 0:
             raise StopIteration
         self._left -= 1
@@ -317,6 +374,7 @@ class AsCompletedIterator:
         return self
 
     def __anext__(self) -> Awaitable[Any]:
+        self._start()
         if self._left <= 0:
             raise StopAsyncIteration
         self._left -= 1
@@ -328,5 +386,4 @@ def as_completed(fs: Iterable[Any], *, timeout: float | None = None) -> AsComple
 
     After ``timeout`` seconds, the remaining items raise TimeoutError.
     """
-    _check_futures_argument(fs, "an iterable")
     return AsCompletedIterator(fs, timeout)

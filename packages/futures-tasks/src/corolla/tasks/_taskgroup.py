@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
 from corolla.futures._api import Future
+
+# 3.13 closes a coroutine that create_task refuses (no "never awaited"
+# warning); 3.11 and 3.12 leave it to the caller, who may still await it.
+_CLOSE_REFUSED = sys.version_info >= (3, 13)
+
+
+def _refuse(coro: Coroutine[Any, Any, Any]) -> None:
+    if _CLOSE_REFUSED:
+        coro.close()
 
 
 def _is_base_error(exc: BaseException) -> bool:
@@ -116,13 +126,13 @@ class TaskGroup:
     ) -> Any:
         """Start a task in the group (``loop.create_task``, so factories apply)."""
         if not self._entered:
-            coro.close()
+            _refuse(coro)
             raise RuntimeError(f"TaskGroup {self!r} has not been entered")
         if self._exiting and not self._tasks:
-            coro.close()
+            _refuse(coro)
             raise RuntimeError(f"TaskGroup {self!r} is finished")
         if self._aborting:
-            coro.close()
+            _refuse(coro)
             raise RuntimeError(f"TaskGroup {self!r} is shutting down")
         loop = self._loop
         assert loop is not None

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, final
 
 from corolla.futures._api import Future
 from corolla.futures._future import FutureCore
-from corolla.tasks._combinators import ensure_future
+from corolla.tasks._combinators import ensure_future, forward_throws
 
 _T = TypeVar("_T")
 
@@ -100,10 +100,10 @@ class Timeout:
         return self._state is _State.EXPIRING or self._state is _State.EXPIRED
 
     def __repr__(self) -> str:
-        info = [self._state.value]
+        when = ""
         if self._state is _State.ENTERED:
-            info.append(f"when={None if self._when is None else round(self._when, 3)}")
-        return f"<Timeout [{' '.join(info)}]>"
+            when = f" when={None if self._when is None else round(self._when, 3)}"
+        return f"<Timeout [{self._state.value}]{when}>"
 
     async def __aenter__(self) -> Timeout:
         if self._state is not _State.CREATED:
@@ -128,12 +128,20 @@ class Timeout:
             self._handle = None
         if self._state is _State.EXPIRING:
             self._state = _State.EXPIRED
-            if (
-                self._task.uncancel() <= self._cancelling
-                and exc_type is not None
-                and issubclass(exc_type, asyncio.CancelledError)
-            ):
-                raise TimeoutError from exc_val
+            if self._task.uncancel() <= self._cancelling and exc_type is not None:
+                # No newer cancellation request: the expiry is ours to report.
+                if issubclass(exc_type, asyncio.CancelledError):
+                    # Spelled out: compiled, ``raise ... from exc_val`` lost the cause.
+                    error = TimeoutError()
+                    error.__cause__ = exc_val
+                    raise error
+                if exc_val is not None:
+                    # Another error replaced the cancellation (raised while it
+                    # unwound): show the TimeoutError in its chain (3.13).
+                    _chain_timeout_error(exc_val)
+                    if isinstance(exc_val, BaseExceptionGroup):
+                        for inner in exc_val.exceptions:
+                            _chain_timeout_error(inner)
         elif self._state is _State.ENTERED:
             self._state = _State.EXITED
         return None
@@ -142,6 +150,22 @@ class Timeout:
         self._task.cancel()
         self._state = _State.EXPIRING
         self._handle = None
+
+
+def _chain_timeout_error(exc: BaseException) -> None:
+    """Put a TimeoutError between ``exc``'s chain and the first CancelledError in it."""
+    current = exc
+    while True:
+        context = current.__context__
+        if context is None:
+            return
+        if isinstance(context, asyncio.CancelledError):
+            timeout_error = TimeoutError()
+            timeout_error.__cause__ = context
+            timeout_error.__context__ = context
+            current.__context__ = timeout_error
+            return
+        current = context
 
 
 def timeout(delay: float | None) -> Timeout:
@@ -190,4 +214,4 @@ async def wait_for(fut: Awaitable[_T], timeout: float | None) -> _T:
             raise TimeoutError from exc
         return result
     async with timeout_at(None if timeout is None else asyncio.get_running_loop().time() + timeout):
-        return await fut
+        return await forward_throws(fut)

@@ -35,6 +35,17 @@ class Future(FutureCore, Generic[_T]):
         # Future[int] is a types.GenericAlias, as for asyncio's classes.
         __class_getitem__ = classmethod(types.GenericAlias)
 
+    # An interpreted property (a compiled one crashed on ``del``).
+    @property
+    def _log_traceback(self) -> bool:
+        return self._log_tb
+
+    @_log_traceback.setter
+    def _log_traceback(self, value: bool) -> None:
+        if value:
+            raise ValueError("_log_traceback can only be set to False")
+        self._log_tb = False
+
     if TYPE_CHECKING:
         # Precise types for the type checker only (the core works with Any).
         def result(self) -> _T: ...

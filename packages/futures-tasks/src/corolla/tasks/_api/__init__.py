@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corolla.futures._api import Future
+from corolla.futures._future import PENDING
 from corolla.tasks._task import PLAIN_TYPES, TaskCore
 
 _T = TypeVar("_T")
@@ -43,6 +44,38 @@ class Task(TaskCore, Future[_T]):
             context: contextvars.Context | None = None,
             eager_start: bool = False,
         ) -> None: ...
+
+
+class GatheringFuture(Future[list[Any]]):
+    """The future :func:`corolla.tasks.gather` returns: cancelling it cancels the children.
+
+    A plain :class:`corolla.futures.Future` otherwise (``isinstance`` and
+    ``asyncio.isfuture`` hold, it can be weakly referenced). Interpreted, like
+    Future, so that its instances get weak references that are cleared when
+    they die.
+    """
+
+    def __init__(self, children: list[Any], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self._children = children
+        self._cancel_requested = False
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Cancel every child still running; the outcome follows from theirs.
+
+        Returns False if the gather is already done or no child could be
+        cancelled.
+        """
+        if self._st != PENDING:
+            return False
+        cancelled_any = False
+        for child in self._children:
+            if child.cancel(msg=msg):
+                cancelled_any = True
+        if cancelled_any:
+            # The outcome is decided when the children report back.
+            self._cancel_requested = True
+        return cancelled_any
 
 
 PLAIN_TYPES.update((Future, Task))
