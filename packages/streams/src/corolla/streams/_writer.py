@@ -10,7 +10,18 @@ from typing import Any
 
 from mypy_extensions import mypyc_attr
 
+from corolla.streams._flow import FlowControlProtocol
+from corolla.streams._reader import StreamReader
 from corolla.streams._util import Await, YieldOnce
+
+_BASE_DRAIN = FlowControlProtocol._drain_helper
+
+
+def _fast_flow(protocol: object) -> FlowControlProtocol | None:
+    """``protocol`` when its drain waiting is FlowControlProtocol's own (checked inline)."""
+    if isinstance(protocol, FlowControlProtocol) and type(protocol)._drain_helper is _BASE_DRAIN:
+        return protocol
+    return None
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -32,6 +43,8 @@ class StreamWriter:
     _protocol: Any
     _reader: Any
     _loop: asyncio.AbstractEventLoop
+    _flow: FlowControlProtocol | None
+    _stream_reader: StreamReader | None
 
     def __init__(
         self,
@@ -44,6 +57,8 @@ class StreamWriter:
         self._protocol = protocol
         self._reader = reader
         self._loop = loop
+        self._flow = _fast_flow(protocol)
+        self._stream_reader = reader if type(reader) is StreamReader else None
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"transport={self._transport!r}"]
@@ -101,15 +116,25 @@ class StreamWriter:
         exception if the connection failed, and the connection's error (or
         :class:`ConnectionResetError`) once the connection is lost.
         """
-        reader = self._reader
-        if reader is not None:
-            exc = reader.exception()
-            if exc is not None:
-                raise exc
+        stream_reader = self._stream_reader
+        if stream_reader is not None:
+            exc = stream_reader._exception
+        else:
+            reader = self._reader
+            exc = None if reader is None else reader.exception()
+        if exc is not None:
+            raise exc
         if self._transport.is_closing():
             # Let connection_lost() run so a closed connection is noticed by
             # code that writes and drains in a loop.
             await YieldOnce()
+        flow = self._flow
+        if flow is not None:
+            # FlowControlProtocol._drain_helper's quick answers, without a coroutine.
+            if flow._connection_lost:
+                raise ConnectionResetError("Connection lost")
+            if not flow._paused:
+                return
         helper = self._protocol._drain_helper()
         if sys.version_info >= (3, 12):
             await Await(helper)
