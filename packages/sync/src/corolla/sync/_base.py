@@ -23,6 +23,10 @@ class Waiter(Protocol):
 
     def set_result(self, result: Any, /) -> None: ...
 
+    def result(self) -> Any: ...
+
+    _asyncio_future_blocking: bool
+
     def __await__(self) -> Generator[Any, None, Any]: ...
 
 
@@ -45,15 +49,16 @@ READY = Ready()
 
 
 class Await:
-    """``await Await(fut)`` is ``await fut``, minus a warning on Python 3.12+.
+    """``await Await(x)`` is ``await x``, minus a warning on Python 3.12+.
 
     A mypyc-compiled coroutine that is cancelled while awaiting forwards the
     exception to what it awaits with the old ``throw(type, value, tb)`` form,
     which Python 3.12+ futures and coroutines answer with a
     DeprecationWarning (an error under ``-W error``, replacing the
     CancelledError). This iterator sits in between and forwards
-    ``throw(value)`` in the one-argument form. It costs a little on every
-    wake-up, so it is used on 3.12+ only, where the warning exists.
+    ``throw(value)`` in the one-argument form. It is for awaitables we know
+    nothing about (another library's lock); our own waiters use
+    :class:`WaitFuture`, which is cheaper.
     """
 
     _it: Generator[Any, Any, Any]
@@ -78,6 +83,37 @@ class Await:
 
     def close(self) -> None:
         self._it.close()
+
+
+class WaitFuture:
+    """``await WaitFuture(fut)`` is ``await fut`` for a future of any loop.
+
+    It drives the future protocol itself (yield the future to the task, then
+    return its result) in a compiled generator, so a compiled coroutine that
+    is cancelled while waiting throws into our generator instead of into the
+    future's own iterator, which on Python 3.12+ warns about the
+    three-argument ``throw()`` that mypyc uses. Measured with callgrind on
+    3.13 (one wait through a stdlib future): +1.4k instructions over a bare
+    ``await fut``, against +8.3k for the delegating :class:`Await`.
+    """
+
+    _fut: Waiter
+
+    def __init__(self, fut: Waiter) -> None:
+        self._fut = fut
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return wait_future(self._fut)
+
+
+def wait_future(fut: Waiter) -> Generator[Any, None, Any]:
+    """The generator behind :class:`WaitFuture`."""
+    if not fut.done():
+        fut._asyncio_future_blocking = True
+        yield fut
+        if not fut.done():
+            raise RuntimeError("await wasn't used with future")
+    return fut.result()
 
 
 class LoopBound:

@@ -14,6 +14,7 @@ from corolla.sync._base import (
     Await,
     LoopBound,
     Waiter,
+    WaitFuture,
     discard,
     object_repr,
     reject_keywords,
@@ -89,7 +90,7 @@ class Lock(LoopBound):
         try:
             try:
                 if sys.version_info >= (3, 12):
-                    await Await(waiter)
+                    await WaitFuture(waiter)
                 else:
                     await waiter
             finally:
@@ -174,7 +175,7 @@ class Event(LoopBound):
         waiters.append(waiter)
         try:
             if sys.version_info >= (3, 12):
-                await Await(waiter)
+                await WaitFuture(waiter)
             else:
                 await waiter
             return True
@@ -262,7 +263,7 @@ class Condition(LoopBound):
         self._waiters.append(waiter)
         try:
             if sys.version_info >= (3, 12):
-                await Await(waiter)
+                await WaitFuture(waiter)
             else:
                 await waiter
         except BaseException as exc:

@@ -10,9 +10,9 @@ from types import TracebackType
 
 from corolla.sync._base import (
     READY,
-    Await,
     LoopBound,
     Waiter,
+    WaitFuture,
     discard,
     object_repr,
     reject_keywords,
@@ -86,7 +86,7 @@ class Semaphore(LoopBound):
         try:
             try:
                 if sys.version_info >= (3, 12):
-                    await Await(waiter)
+                    await WaitFuture(waiter)
                 else:
                     await waiter
             finally:
