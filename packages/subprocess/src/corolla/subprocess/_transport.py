@@ -1,0 +1,545 @@
+"""The subprocess transport and the subprocess_exec/subprocess_shell machinery."""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.protocols  # the bases' modules: mypyc's non-native classes refer to them
+import asyncio.transports
+import os
+import signal
+import subprocess
+import warnings
+from collections.abc import Callable
+from typing import Any, Final
+
+from mypy_extensions import mypyc_attr
+
+from corolla.subprocess._watch import ChildWatch, logger
+from corolla.transports import ReadPipeTransport, WritePipeTransport
+
+PIPE: Final = subprocess.PIPE
+STDOUT: Final = subprocess.STDOUT
+DEVNULL: Final = subprocess.DEVNULL
+
+
+@mypyc_attr(native_class=False)
+class PipeProtocol(asyncio.Protocol):
+    """Connects one pipe transport (fd 0, 1 or 2) to its subprocess transport."""
+
+    def __init__(self, core: SubprocessCore, fd: int) -> None:
+        self.core: SubprocessCore | None = core
+        self.fd = fd
+        self.pipe: asyncio.BaseTransport | None = None
+        self.disconnected = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} fd={self.fd} pipe={self.pipe!r}>"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.pipe = transport
+
+    def data_received(self, data: bytes) -> None:
+        core = self.core
+        if core is not None:
+            core.pipe_data_received(self.fd, data)
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.disconnected = True
+        core = self.core
+        self.core = None
+        if core is not None:
+            core.pipe_connection_lost(self.fd, exc)
+
+    def pause_writing(self) -> None:
+        core = self.core
+        if core is not None:
+            core.protocol_pause_writing()
+
+    def resume_writing(self) -> None:
+        core = self.core
+        if core is not None:
+            core.protocol_resume_writing()
+
+
+class SubprocessCore:
+    """The state behind SubprocessTransport (compiled class)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: asyncio.BaseProtocol) -> None:
+        self.public: asyncio.SubprocessTransport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = loop
+        self.protocol: asyncio.BaseProtocol | None = protocol
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.closed = False
+        self.finished = False
+        self.pipes: dict[int, PipeProtocol | None] = {}
+        self.pending: list[tuple[Callable[..., object], tuple[Any, ...]]] | None = []
+        self.exit_waiters: list[asyncio.Future[int]] = []
+        self.watch: ChildWatch | None = None
+
+    # ------------------------------------------------------------ starting
+
+    def spawn(
+        self,
+        args: Any,
+        shell: bool,
+        *,
+        stdin: Any,
+        stdout: Any,
+        stderr: Any,
+        bufsize: int,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Start the child (Popen), its pipe transports and the watch."""
+        if stdin == PIPE:
+            self.pipes[0] = None
+        if stdout == PIPE:
+            self.pipes[1] = None
+        if stderr == PIPE:
+            self.pipes[2] = None
+        try:
+            proc = subprocess.Popen(
+                args,
+                shell=shell,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                universal_newlines=False,
+                bufsize=bufsize,
+                **kwargs,
+            )
+        except BaseException:
+            self.closed = True
+            raise
+        self.proc = proc
+        self.pid = proc.pid
+        loop = self.loop
+        assert loop is not None
+        try:
+            if proc.stdin is not None:
+                proto = PipeProtocol(self, 0)
+                proto.pipe = WritePipeTransport(loop, proc.stdin, proto)
+                self.pipes[0] = proto
+            if proc.stdout is not None:
+                proto = PipeProtocol(self, 1)
+                proto.pipe = ReadPipeTransport(loop, proc.stdout, proto)
+                self.pipes[1] = proto
+            if proc.stderr is not None:
+                proto = PipeProtocol(self, 2)
+                proto.pipe = ReadPipeTransport(loop, proc.stderr, proto)
+                self.pipes[2] = proto
+        except BaseException:
+            self.close()
+            raise
+        watch = ChildWatch(loop, proc, self.process_exited)
+        self.watch = watch
+        watch.start()
+        if loop.get_debug():
+            program = args if isinstance(args, (bytes, str)) else args[0]
+            logger.debug("process %r created: pid %s (%s watch)", program, self.pid, watch.kind)
+
+    def connect(self, waiter: asyncio.Future[None]) -> None:
+        """Call the protocol's connection_made() (after the pipes'), then resolve ``waiter``."""
+        loop = self.loop
+        assert loop is not None
+        loop.call_soon(self._connected, waiter)
+
+    def _connected(self, waiter: asyncio.Future[None]) -> None:
+        protocol = self.protocol
+        try:
+            if protocol is not None:
+                protocol.connection_made(self.public)  # type: ignore[arg-type]
+        except BaseException as exc:
+            if waiter.done():
+                raise
+            waiter.set_exception(exc)
+        pending = self.pending
+        self.pending = None
+        if pending:
+            for callback, args in pending:
+                self._invoke(callback, args)
+        if not waiter.done():
+            waiter.set_result(None)
+
+    # ------------------------------------------------------------ events
+
+    def _call(self, callback: Callable[..., object], *args: Any) -> None:
+        pending = self.pending
+        if pending is not None:
+            pending.append((callback, args))
+        else:
+            self._invoke(callback, args)
+
+    def _invoke(self, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+        # A failing protocol callback is reported and does not stop the
+        # transport: the process is still collected and connection_lost follows.
+        try:
+            callback(*args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            loop = self.loop
+            if loop is None:
+                raise
+            loop.call_exception_handler(
+                {
+                    "message": f"Exception in subprocess protocol callback {callback!r}",
+                    "exception": exc,
+                    "transport": self.public,
+                    "protocol": self.protocol,
+                }
+            )
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        protocol = self.protocol
+        if protocol is not None:
+            self._call(protocol.pipe_data_received, fd, data)  # type: ignore[attr-defined]
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        protocol = self.protocol
+        if protocol is not None:
+            self._call(protocol.pipe_connection_lost, fd, exc)  # type: ignore[attr-defined]
+        self._try_finish()
+
+    def protocol_pause_writing(self) -> None:
+        protocol = self.protocol
+        if protocol is not None:
+            protocol.pause_writing()
+
+    def protocol_resume_writing(self) -> None:
+        protocol = self.protocol
+        if protocol is not None:
+            protocol.resume_writing()
+
+    def process_exited(self, returncode: int) -> None:
+        """Called by the watch, in the loop's thread, once the child's status is collected."""
+        if self.returncode is not None:
+            return
+        self.returncode = returncode
+        loop = self.loop
+        if loop is not None and loop.get_debug():
+            logger.info("%r exited with return code %r", self.public, returncode)
+        protocol = self.protocol
+        if protocol is not None:
+            self._call(protocol.process_exited)  # type: ignore[attr-defined]
+        self._try_finish()
+
+    def _try_finish(self) -> None:
+        if self.finished or self.returncode is None:
+            return
+        for proto in self.pipes.values():
+            if proto is None or not proto.disconnected:
+                return
+        self.finished = True
+        self._call(self._all_done)
+
+    def _all_done(self) -> None:
+        protocol = self.protocol
+        try:
+            if protocol is not None:
+                self._invoke(protocol.connection_lost, (None,))
+        finally:
+            waiters = self.exit_waiters
+            self.exit_waiters = []
+            code = self.returncode
+            assert code is not None
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(code)
+            self.protocol = None
+            self.loop = None
+
+    async def wait(self) -> int:
+        """Wait until the process exited and every pipe closed; its return code."""
+        loop = self.loop
+        if loop is None:
+            code = self.returncode
+            assert code is not None
+            return code
+        waiter: asyncio.Future[int] = loop.create_future()
+        self.exit_waiters.append(waiter)
+        return await waiter
+
+    # ------------------------------------------------------------ control
+
+    def send_signal(self, sig: int) -> None:
+        proc = self.proc
+        if proc is None or self.returncode is not None or proc.returncode is not None:
+            raise ProcessLookupError()
+        try:
+            os.kill(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for proto in self.pipes.values():
+            if proto is not None and proto.pipe is not None:
+                proto.pipe.close()
+        proc = self.proc
+        if proc is not None and self.returncode is None and proc.poll() is None:
+            loop = self.loop
+            if loop is not None and loop.get_debug():
+                logger.warning("Close running child process: kill %r", self.public)
+            try:
+                proc.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def abandon(self) -> None:
+        """The transport is being destroyed: make sure the child gets collected."""
+        watch = self.watch
+        if watch is None or watch.is_done():
+            return
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            watch.abandon()
+
+    def get_pipe_transport(self, fd: int) -> asyncio.BaseTransport | None:
+        proto = self.pipes.get(fd)
+        if proto is None:
+            return None
+        return proto.pipe
+
+    def describe(self, name: str) -> str:
+        info = [name]
+        if self.closed:
+            info.append("closed")
+        if self.pid is not None:
+            info.append(f"pid={self.pid}")
+        if self.returncode is not None:
+            info.append(f"returncode={self.returncode}")
+        elif self.pid is not None:
+            info.append("running")
+        else:
+            info.append("not started")
+        stdin = self.pipes.get(0)
+        if stdin is not None:
+            info.append(f"stdin={stdin.pipe!r}")
+        stdout = self.pipes.get(1)
+        stderr = self.pipes.get(2)
+        if stdout is not None:
+            info.append(f"stdout={stdout.pipe!r}")
+        if stderr is not None:
+            info.append(f"stderr={stderr.pipe!r}")
+        return "<" + " ".join(info) + ">"
+
+
+@mypyc_attr(native_class=False)
+class SubprocessTransport(asyncio.SubprocessTransport):
+    """A child process with its stdin/stdout/stderr pipes, for a SubprocessProtocol.
+
+    Made by :func:`subprocess_exec` and :func:`subprocess_shell`. The protocol
+    gets ``pipe_data_received(fd, data)``, ``pipe_connection_lost(fd, exc)``
+    and ``process_exited()``; ``connection_lost(None)`` comes last, once the
+    process exited and all its pipes closed.
+    """
+
+    def __init__(self, core: SubprocessCore, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(extra)
+        core.public = self
+        self._core = core
+
+    def __repr__(self) -> str:
+        return self._core.describe(type(self).__name__)
+
+    def __del__(self) -> None:
+        core = getattr(self, "_core", None)
+        if core is None:
+            return
+        if not core.closed:
+            warnings.warn(
+                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
+            )
+            core.close()
+        core.abandon()
+
+    def get_pid(self) -> int:
+        """The child's process id."""
+        pid = self._core.pid
+        assert pid is not None  # the transport is made once the child started
+        return pid
+
+    def get_returncode(self) -> int | None:
+        """The exit code (negative: killed by that signal), or None while it runs."""
+        return self._core.returncode
+
+    def get_pipe_transport(self, fd: int) -> asyncio.BaseTransport | None:
+        """The transport of pipe ``fd`` (0 stdin, 1 stdout, 2 stderr), or None if not a PIPE."""
+        return self._core.get_pipe_transport(fd)
+
+    def send_signal(self, signal: int) -> None:
+        """Send ``signal`` to the child; ProcessLookupError once it has exited."""
+        self._core.send_signal(signal)
+
+    def terminate(self) -> None:
+        """Send SIGTERM; ProcessLookupError once the child has exited."""
+        self._core.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Send SIGKILL; ProcessLookupError once the child has exited."""
+        self._core.send_signal(signal.SIGKILL)
+
+    def close(self) -> None:
+        """Close the pipes and kill the child if it is still running."""
+        self._core.close()
+
+    def is_closing(self) -> bool:
+        """True once close() was called."""
+        return self._core.closed
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """Switch the protocol."""
+        self._core.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        """The protocol."""
+        return self._core.protocol  # type: ignore[return-value]
+
+    async def _wait(self) -> int:
+        # The name the stdlib's transports use; kept for code that awaits it.
+        return await self._core.wait()
+
+
+async def _start(
+    loop: asyncio.AbstractEventLoop,
+    protocol: asyncio.BaseProtocol,
+    args: Any,
+    shell: bool,
+    *,
+    stdin: Any,
+    stdout: Any,
+    stderr: Any,
+    bufsize: int,
+    kwargs: dict[str, Any],
+) -> SubprocessTransport:
+    core = SubprocessCore(loop, protocol)
+    core.spawn(
+        args, shell, stdin=stdin, stdout=stdout, stderr=stderr, bufsize=bufsize, kwargs=kwargs
+    )
+    transport = SubprocessTransport(core, {"subprocess": core.proc})
+    waiter: asyncio.Future[None] = loop.create_future()
+    core.connect(waiter)
+    failure: BaseException | None = None
+    try:
+        await waiter
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        failure = exc
+    if failure is None:
+        return transport
+    # Kill the child and collect it before giving up (no await inside the
+    # except clause above: a compiled coroutine must not re-raise after one).
+    transport.close()
+    await core.wait()
+    raise failure
+
+
+async def subprocess_exec(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    program: Any,
+    *args: Any,
+    stdin: Any = PIPE,
+    stdout: Any = PIPE,
+    stderr: Any = PIPE,
+    universal_newlines: bool = False,
+    shell: bool = False,
+    bufsize: int = 0,
+    encoding: str | None = None,
+    errors: str | None = None,
+    text: bool | None = None,
+    **popen_kwargs: Any,
+) -> tuple[asyncio.SubprocessTransport, asyncio.BaseProtocol]:
+    """Run ``program`` with ``args`` in a child process; ``(transport, protocol)``.
+
+    Works on any asyncio event loop. ``stdin``, ``stdout`` and ``stderr`` take
+    PIPE (a pipe transport feeds the protocol), DEVNULL, STDOUT (stderr only),
+    a file object or a file descriptor, or None (inherit). The child runs in
+    binary mode: ``universal_newlines``, ``text``, ``encoding`` and ``errors``
+    must be left unset, ``bufsize`` must be 0 and ``shell`` False. Other keyword
+    arguments (``cwd``, ``env``, ``pass_fds``, ``start_new_session`` ...) go to
+    :class:`subprocess.Popen`.
+    """
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if shell:
+        raise ValueError("shell must be False")
+    if bufsize != 0:
+        raise ValueError("bufsize must be 0")
+    if text:
+        raise ValueError("text must be False")
+    if encoding is not None:
+        raise ValueError("encoding must be None")
+    if errors is not None:
+        raise ValueError("errors must be None")
+    protocol = protocol_factory()
+    transport = await _start(
+        loop,
+        protocol,
+        (program, *args),
+        False,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        bufsize=bufsize,
+        kwargs=popen_kwargs,
+    )
+    return transport, protocol
+
+
+async def subprocess_shell(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    cmd: Any,
+    *,
+    stdin: Any = PIPE,
+    stdout: Any = PIPE,
+    stderr: Any = PIPE,
+    universal_newlines: bool = False,
+    shell: bool = True,
+    bufsize: int = 0,
+    encoding: str | None = None,
+    errors: str | None = None,
+    text: bool | None = None,
+    **popen_kwargs: Any,
+) -> tuple[asyncio.SubprocessTransport, asyncio.BaseProtocol]:
+    """Run the shell command line ``cmd`` (str or bytes); ``(transport, protocol)``.
+
+    Same rules as :func:`subprocess_exec`, except that ``shell`` must be True.
+    A ``cmd`` that is not str or bytes raises ValueError, as asyncio's does.
+    """
+    if not isinstance(cmd, (bytes, str)):
+        raise ValueError("cmd must be a string")
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if not shell:
+        raise ValueError("shell must be True")
+    if bufsize != 0:
+        raise ValueError("bufsize must be 0")
+    if text:
+        raise ValueError("text must be False")
+    if encoding is not None:
+        raise ValueError("encoding must be None")
+    if errors is not None:
+        raise ValueError("errors must be None")
+    protocol = protocol_factory()
+    transport = await _start(
+        loop,
+        protocol,
+        cmd,
+        True,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        bufsize=bufsize,
+        kwargs=popen_kwargs,
+    )
+    return transport, protocol
