@@ -219,6 +219,31 @@ RULES: list[Rule] = [
     Rule("test_buffered_proto", "BufferedProtocolProactorTests.*", "windows", "proactor variant"),
     Rule("test_sslproto", "ProactorStartTLSTests.*", "windows", "proactor variant"),
     Rule(
+        "test_sendfile",
+        "*.test_sendfile_force_unsupported_native",
+        "private",
+        "replaces loop._sendfile_native with base_events.BaseEventLoop's",
+    ),
+    Rule(
+        "test_server",
+        "*",
+        "private",
+        "calls the stdlib Server's private connection counter _attach()/_detach() (3.12)",
+        source="srv._attach()",
+    ),
+    Rule(
+        "test_ssl",
+        "*.test_flush_before_shutdown",
+        "private",
+        "drives the stdlib transport's private _ssl_protocol (sslproto.SSLProtocol)",
+    ),
+    Rule(
+        "test_ssl",
+        "*.test_remote_shutdown_receives_trailing_data",
+        "private",
+        "fills the write backlog with the stdlib transport's _test__append_write_backlog",
+    ),
+    Rule(
         "test_sslproto",
         "SslProtoHandshakeTests.*",
         "private",

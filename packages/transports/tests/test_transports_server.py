@@ -317,18 +317,24 @@ def test_interleave_addrinfos_order() -> None:
     assert interleave_addrinfos(infos, 2) == [v6[0], v6[1], v4[0], v6[2], v4[1]]
 
 
-def _black_hole() -> tuple[socket.socket, list[socket.socket], int]:
+def _black_hole(
+    family: int = socket.AF_INET, host: str = "127.0.0.1"
+) -> tuple[socket.socket, list[socket.socket], int]:
     """A listener whose accept queue is full: further SYNs are dropped, connects hang."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener = socket.socket(family)
+    try:
+        listener.bind((host, 0))
+    except OSError as exc:
+        listener.close()
+        pytest.skip(f"cannot bind {host}: {exc}")
     listener.listen(0)
     port = listener.getsockname()[1]
     fillers: list[socket.socket] = []
     for _ in range(16):
-        s = socket.socket()
+        s = socket.socket(family)
         s.setblocking(False)
         fillers.append(s)
-        err = s.connect_ex(("127.0.0.1", port))
+        err = s.connect_ex((host, port))
         if err not in (0, 115):  # EINPROGRESS
             break
         # Wait (bounded) for the handshake; a connect that does not finish
@@ -379,6 +385,69 @@ def test_happy_eyeballs_skips_black_holed_address(run: Runner) -> None:
         for s in fillers:
             s.close()
         listener.close()
+
+
+class _ResolvingLoop:
+    """The running loop, except that getaddrinfo answers from a fixed list (a
+    resolver that returns a host's IPv6 and IPv4 addresses). Everything else,
+    transports included, goes to the real loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, infos: list[Any]) -> None:
+        self._loop = loop
+        self._infos = infos
+        self.queries: list[tuple[Any, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def getaddrinfo(self, host: Any, port: Any, **kwargs: Any) -> list[Any]:
+        self.queries.append((host, port))
+        return list(self._infos)
+
+
+def test_happy_eyeballs_with_the_whole_ipv6_family_black_holed(run: Runner) -> None:
+    """Every IPv6 address of the host drops SYNs (listeners on ::1 with a full
+    accept queue); the IPv4 address works: the connection is made over IPv4
+    after the delay, and the hanging IPv6 attempts are cancelled and closed."""
+    holes = [_black_hole(socket.AF_INET6, "::1") for _ in range(2)]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        clients = Clients()
+        server = await ct.create_server(loop, clients, "127.0.0.1", 0)
+        async with server:
+            good_port = server.sockets[0].getsockname()[1]
+            tcp = (socket.SOCK_STREAM, 6, "")
+            infos: list[Any] = [
+                (socket.AF_INET6, *tcp, ("::1", holes[0][2], 0, 0)),
+                (socket.AF_INET6, *tcp, ("::1", holes[1][2], 0, 0)),
+                (socket.AF_INET, *tcp, ("127.0.0.1", good_port)),
+            ]
+            resolving: Any = _ResolvingLoop(loop, infos)
+            for interleave in (None, 2):
+                transport, proto = await ct.create_connection(
+                    resolving,
+                    Tracker,
+                    "dual.example",
+                    good_port,
+                    happy_eyeballs_delay=0.05,
+                    interleave=interleave,
+                )
+                assert transport.get_extra_info("peername") == ("127.0.0.1", good_port)
+                assert transport.get_extra_info("socket").family == socket.AF_INET
+                await clients.next()
+                transport.close()
+                await proto.lost  # type: ignore[attr-defined]
+            assert resolving.queries == [("dual.example", good_port)] * 2
+            server.close_clients()
+
+    try:
+        run(main())
+    finally:
+        for listener, fillers, _ in holes:
+            for s in fillers:
+                s.close()
+            listener.close()
 
 
 def test_happy_eyeballs_all_fail(run: Runner) -> None:

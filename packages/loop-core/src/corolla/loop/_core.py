@@ -354,6 +354,23 @@ class LoopCore:
         _ensure_fd_no_transport(self, num)
         return _remove_writer(self, num)
 
+    # The transports' own readiness operations: like the public ones, without
+    # the check that refuses a descriptor owned by an open transport (the
+    # stdlib loop's names and arguments; corolla.transports uses them when the
+    # loop has ``_transports``).
+
+    def _add_reader(self, fd: int, callback: Callable[..., object], *args: object) -> None:
+        _add_reader(self, fd, callback, args)
+
+    def _remove_reader(self, fd: int) -> bool:
+        return _remove_reader(self, fd)
+
+    def _add_writer(self, fd: int, callback: Callable[..., object], *args: object) -> None:
+        _add_writer(self, fd, callback, args)
+
+    def _remove_writer(self, fd: int) -> bool:
+        return _remove_writer(self, fd)
+
     # ----------------------------------------------------------------- loop
 
     def stop(self) -> None:

@@ -65,13 +65,15 @@ async def make_connection(
             handshake_timeout=ssl_handshake_timeout,
             shutdown_timeout=ssl_shutdown_timeout,
         )
+        app_transport = layer._app_transport
+        assert app_transport is not None
         transport: asyncio.Transport = SocketTransport(loop, sock, layer, None, extra=extra)
         try:
             await waiter
         except BaseException:
             layer.abort()
             raise
-        return layer._app_transport, protocol
+        return app_transport, protocol
     transport = SocketTransport(loop, sock, protocol, waiter, extra=extra)
     try:
         await waiter

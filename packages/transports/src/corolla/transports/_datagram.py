@@ -7,12 +7,14 @@ import collections
 import os
 import socket
 import stat
-import warnings
 from collections.abc import Callable
 from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from corolla.transports._debug import creation_stack, warn_unclosed
+from corolla.transports._fdguard import FdOps
+from corolla.transports._stream import DETACHED
 from corolla.transports._tsocket import TransportSocket
 
 _MAX_DATAGRAM: Final = 256 * 1024
@@ -32,6 +34,8 @@ class DatagramCore:
         connected: bool,
     ) -> None:
         self.loop = loop
+        self.ops = FdOps(loop)
+        self.created = creation_stack(loop)
         self.sock: socket.socket | None = sock
         self.fd = sock.fileno()
         self.protocol = protocol
@@ -70,7 +74,7 @@ class DatagramCore:
             return
         if not self.closing and self.sock is not None:
             self.reader_added = True
-            self.loop.add_reader(self.fd, self.read_ready)
+            self.ops.add_reader(self.fd, self.read_ready)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
@@ -132,7 +136,7 @@ class DatagramCore:
                 return
             except (BlockingIOError, InterruptedError):
                 self.writer_added = True
-                self.loop.add_writer(self.fd, self.write_ready)
+                self.ops.add_writer(self.fd, self.write_ready)
             except OSError as exc:
                 self._error_received(exc)
                 return
@@ -172,7 +176,7 @@ class DatagramCore:
         self._maybe_resume_protocol()
         if not buffer and self.writer_added:
             self.writer_added = False
-            self.loop.remove_writer(self.fd)
+            self.ops.remove_writer(self.fd)
             if self.closing:
                 self._schedule_lost(None)
 
@@ -215,7 +219,7 @@ class DatagramCore:
     def _remove_reader(self) -> None:
         if self.reader_added:
             self.reader_added = False
-            self.loop.remove_reader(self.fd)
+            self.ops.remove_reader(self.fd)
 
     def close(self) -> None:
         if self.closing:
@@ -243,7 +247,7 @@ class DatagramCore:
         self.buffer_size = 0
         if self.writer_added:
             self.writer_added = False
-            self.loop.remove_writer(self.fd)
+            self.ops.remove_writer(self.fd)
         self.closing = True
         self._remove_reader()
         self._schedule_lost(exc)
@@ -265,6 +269,9 @@ class DatagramCore:
             self.sock = None
             if sock is not None:
                 sock.close()
+            self.ops.unregister(self.fd, self.public)
+            self.protocol = DETACHED
+            self.public = None
 
     def close_socket_now(self) -> None:
         sock = self.sock
@@ -274,8 +281,13 @@ class DatagramCore:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class DatagramSocketTransport(asyncio.DatagramTransport):
-    """A datagram transport over a UDP or Unix datagram socket."""
+class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
+    """A datagram transport over a UDP or Unix datagram socket.
+
+    Like the stdlib's, it is also an :class:`asyncio.Transport` instance (code
+    checks ``isinstance(transport, asyncio.Transport)`` for any transport);
+    the stream-only methods (``write``, ``write_eof`` ...) are not supported.
+    """
 
     def __init__(
         self,
@@ -291,6 +303,7 @@ class DatagramSocketTransport(asyncio.DatagramTransport):
         super().__init__(core.extra)
         core.public = self
         self._core = core
+        core.ops.register(core.fd, self)
         core.start(waiter)
 
     def __repr__(self) -> str:
@@ -301,8 +314,7 @@ class DatagramSocketTransport(asyncio.DatagramTransport):
     def __del__(self) -> None:
         core = getattr(self, "_core", None)
         if core is not None and core.sock is not None:
-            message = f"unclosed transport {self!r}"
-            warnings.warn(message, ResourceWarning, stacklevel=2, source=self)
+            warn_unclosed("transport", self, core.created)
             core.close_socket_now()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
@@ -329,9 +341,10 @@ class DatagramSocketTransport(asyncio.DatagramTransport):
         """Switch the protocol that receives events."""
         self._core.protocol = protocol
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol that receives events."""
-        return self._core.protocol
+    def get_protocol(self) -> Any:
+        """The protocol that receives events (None once the connection is lost)."""
+        protocol = self._core.protocol
+        return None if protocol is DETACHED else protocol
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks that drive pause_writing/resume_writing."""

@@ -7,11 +7,12 @@ import collections
 import errno
 import os
 import stat
-import warnings
 from collections.abc import Callable
 from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
+
+from corolla.transports._debug import creation_stack, warn_unclosed
 
 _MAX_READ: Final = 256 * 1024
 _DEFAULT_HIGH: Final = 64 * 1024
@@ -38,6 +39,7 @@ class ReadPipeCore:
         _check_pipe(pipe.fileno())  # before the transport owns the pipe
         self.public: asyncio.ReadTransport | None = None
         self._loop = loop
+        self.created = creation_stack(loop)
         self._pipe: Any = pipe
         self._fd: int = pipe.fileno()
         self._protocol = protocol
@@ -189,6 +191,7 @@ class WritePipeCore:
         mode = _check_pipe(pipe.fileno())  # before the transport owns the pipe
         self.public: asyncio.WriteTransport | None = None
         self._loop = loop
+        self.created = creation_stack(loop)
         self._pipe: Any = pipe
         self._fd: int = pipe.fileno()
         self._protocol = protocol
@@ -429,7 +432,7 @@ class ReadPipeTransport(asyncio.ReadTransport):
     def __del__(self) -> None:
         core = getattr(self, "_core", None)
         if core is not None and core.close_pipe_now():
-            warnings.warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2)
+            warn_unclosed("transport", self, core.created)
 
     def is_closing(self) -> bool:
         """True once closing started."""
@@ -484,7 +487,7 @@ class WritePipeTransport(asyncio.WriteTransport):
     def __del__(self) -> None:
         core = getattr(self, "_core", None)
         if core is not None and core.close_pipe_now():
-            warnings.warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2)
+            warn_unclosed("transport", self, core.created)
 
     def write(self, data: Any) -> None:
         """Write bytes; what the pipe does not take now is buffered."""

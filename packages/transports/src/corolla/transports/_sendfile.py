@@ -45,18 +45,20 @@ def _core_of(transport: Any) -> StreamCore | None:
     return None
 
 
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+async def _writable(loop: asyncio.AbstractEventLoop, core: StreamCore) -> None:
     waiter: asyncio.Future[None] = loop.create_future()
 
     def ready() -> None:
         if not waiter.done():
             waiter.set_result(None)
 
-    loop.add_writer(fd, ready)
+    # The transport's own (unguarded) operations: its fd is registered.
+    fd = core.fd
+    core.ops.add_writer(fd, ready)
     try:
         await waiter
     finally:
-        loop.remove_writer(fd)
+        core.ops.remove_writer(fd)
 
 
 async def _sendfile_native(
@@ -84,7 +86,7 @@ async def _sendfile_native(
             try:
                 sent = os.sendfile(core.fd, fileno, offset + total, end - offset - total)
             except (BlockingIOError, InterruptedError):
-                await _writable(loop, core.fd)
+                await _writable(loop, core)
                 continue
             except OSError as exc:
                 if total == 0 and exc.errno in _NATIVE_UNSUPPORTED:
@@ -157,6 +159,10 @@ async def sendfile(
     """
     if transport.is_closing():
         raise RuntimeError("Transport is closing")
+    if isinstance(transport, asyncio.DatagramTransport) or not callable(
+        getattr(transport, "write", None)
+    ):
+        raise RuntimeError(f"sendfile is not supported for transport {transport!r}")
     _check_arguments(file, offset, count)
     core = _core_of(transport)
     if isinstance(transport, SocketTransport) and core is not None and hasattr(os, "sendfile"):

@@ -15,6 +15,7 @@ from typing import Any
 from mypy_extensions import mypyc_attr
 
 from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments
+from corolla.transports._debug import creation_stack, warn_unclosed
 from corolla.transports._stream import SocketTransport
 from corolla.transports._tls import TLSProtocol
 from corolla.transports._tsocket import TransportSocket
@@ -53,9 +54,20 @@ class Server(asyncio.AbstractServer):
         self._serving_forever: asyncio.Future[None] | None = None
         self._unix_path = unix_path
         self._unix_inode = unix_inode
+        self._created = creation_stack(loop)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} sockets={self.sockets!r}>"
+
+    def __del__(self) -> None:
+        sockets = getattr(self, "_sockets", None)
+        if sockets:
+            # Only reached once nothing (the loop's accept callbacks included)
+            # refers to the server: it was never closed.
+            warn_unclosed("server", self, self._created)
+            self._sockets = None
+            for sock in sockets:
+                sock.close()
 
     # -- connection bookkeeping (called by the transports) ---------------
 

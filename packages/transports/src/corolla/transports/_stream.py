@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
-import warnings
 from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from corolla.transports._debug import creation_stack, warn_unclosed
+from corolla.transports._fdguard import FdOps
 from corolla.transports._tsocket import TransportSocket
 
 _MAX_READ: Final = 256 * 1024
@@ -19,6 +20,12 @@ _WARN_AFTER_LOST: Final = 5
 
 # Errors that mean "the peer went away": not worth the exception handler.
 _CONNECTION_ERRORS: Final = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+# Stands in for a protocol once its connection is gone, so that the protocol
+# <-> transport reference cycle is broken without a None check on every
+# hot-path call (the stdlib sets its references to None instead): a closed
+# connection is then freed by reference counting alone.
+DETACHED: Final = asyncio.Protocol()
 
 
 def set_nodelay(sock: socket.socket) -> None:
@@ -54,6 +61,8 @@ class StreamCore:
         server: Any,
     ) -> None:
         self.loop = loop
+        self.ops = FdOps(loop)
+        self.created = creation_stack(loop)
         self.sock: socket.socket | None = sock
         self.fd = sock.fileno()
         self.protocol = protocol
@@ -75,6 +84,9 @@ class StreamCore:
         self.protocol_paused = False
         self.lost_called = False
         self.sendfile_active = False
+        # True once buffered data was thrown away (abort, fatal error): a
+        # wait_empty() then fails instead of reporting the data as sent.
+        self.discarded = False
         self.empty_waiters: list[asyncio.Future[None]] = []
         self.extra["socket"] = TransportSocket(sock)
         try:
@@ -111,12 +123,12 @@ class StreamCore:
     def _add_reader(self) -> None:
         if not self.reader_added:
             self.reader_added = True
-            self.loop.add_reader(self.fd, self.read_ready)
+            self.ops.add_reader(self.fd, self.read_ready)
 
     def _remove_reader(self) -> None:
         if self.reader_added:
             self.reader_added = False
-            self.loop.remove_reader(self.fd)
+            self.ops.remove_reader(self.fd)
 
     # -- reading ---------------------------------------------------------
 
@@ -240,7 +252,7 @@ class StreamCore:
             view = memoryview(data).cast("B")[sent:]
             self._append(view)
             self.writer_added = True
-            self.loop.add_writer(self.fd, self.write_ready)
+            self.ops.add_writer(self.fd, self.write_ready)
         else:
             self._append(memoryview(data).cast("B"))
         self._maybe_pause_protocol()
@@ -276,9 +288,10 @@ class StreamCore:
             raise
         except BaseException as exc:
             self.writer_added = False
-            self.loop.remove_writer(self.fd)
+            self.ops.remove_writer(self.fd)
             self.buffer.clear()
             self.buffer_size = 0
+            self.discarded = True
             self.fatal_error(exc, "Fatal write error on socket transport")
             return
         self.buffer_size -= sent
@@ -294,7 +307,7 @@ class StreamCore:
         self._maybe_resume_protocol()
         if not buffer:
             self.writer_added = False
-            self.loop.remove_writer(self.fd)
+            self.ops.remove_writer(self.fd)
             if self.empty_waiters:
                 self._wake_empty_waiters(None)
             if self.closing:
@@ -395,12 +408,18 @@ class StreamCore:
         self.force_close(exc)
 
     def wait_empty(self) -> asyncio.Future[None]:
-        """A future resolved once the write buffer is empty (failed if the connection ends)."""
+        """A future resolved once everything written was handed to the kernel.
+
+        It fails with ConnectionError if buffered data is discarded instead
+        (abort, fatal error); a connection closed after a full flush is fine.
+        """
         waiter: asyncio.Future[None] = self.loop.create_future()
-        if self.sock is None or self.conn_lost:
+        if self.discarded:
             waiter.set_exception(ConnectionError("Connection is closed"))
         elif not self.buffer:
             waiter.set_result(None)
+        elif self.sock is None or self.conn_lost:
+            waiter.set_exception(ConnectionError("Connection is closed"))
         else:
             self.empty_waiters.append(waiter)
         return waiter
@@ -423,9 +442,10 @@ class StreamCore:
         if self.buffer:
             self.buffer.clear()
             self.buffer_size = 0
+            self.discarded = True
         if self.writer_added:
             self.writer_added = False
-            self.loop.remove_writer(self.fd)
+            self.ops.remove_writer(self.fd)
         if not self.closing:
             self.closing = True
             self._remove_reader()
@@ -453,6 +473,9 @@ class StreamCore:
             self.server = None
             if server is not None:
                 server._detach(self.public)
+            self.ops.unregister(self.fd, self.public)
+            self.protocol = DETACHED
+            self.public = None
 
     def close_socket_now(self) -> None:
         """Used by __del__ of an unclosed transport."""
@@ -480,6 +503,7 @@ class SocketTransport(asyncio.Transport):
         super().__init__(core.extra)
         core.public = self
         self._core = core
+        core.ops.register(core.fd, self)
         if server is not None:
             server._attach(self)
         core.start(waiter)
@@ -492,8 +516,7 @@ class SocketTransport(asyncio.Transport):
     def __del__(self) -> None:
         core = getattr(self, "_core", None)
         if core is not None and core.sock is not None:
-            message = f"unclosed transport {self!r}"
-            warnings.warn(message, ResourceWarning, stacklevel=2, source=self)
+            warn_unclosed("transport", self, core.created)
             core.close_socket_now()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
@@ -518,9 +541,10 @@ class SocketTransport(asyncio.Transport):
         core.protocol = protocol
         core.buffered = isinstance(protocol, asyncio.BufferedProtocol)
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol that receives events."""
-        return self._core.protocol
+    def get_protocol(self) -> Any:
+        """The protocol that receives events (None once the connection is lost)."""
+        protocol = self._core.protocol
+        return None if protocol is DETACHED else protocol
 
     def is_reading(self) -> bool:
         """True unless reading is paused or the transport is closing."""

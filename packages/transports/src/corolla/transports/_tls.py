@@ -8,6 +8,8 @@ from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from corolla.transports._stream import DETACHED
+
 _READ_SIZE: Final = 256 * 1024
 _HANDSHAKE_TIMEOUT: Final = 60.0
 _SHUTDOWN_TIMEOUT: Final = 30.0
@@ -52,7 +54,10 @@ class TLSProtocol(asyncio.Protocol):
         self._context = context
         self._waiter = waiter
         self._server_side = server_side
-        self._server_hostname = server_hostname
+        # An empty name means "no SNI, no hostname check" (as in the stdlib).
+        self._server_hostname: str | None = (
+            server_hostname if server_hostname and not server_side else None
+        )
         self._call_connection_made = call_connection_made
         self._handshake_timeout = (
             _HANDSHAKE_TIMEOUT if handshake_timeout is None else handshake_timeout
@@ -70,7 +75,7 @@ class TLSProtocol(asyncio.Protocol):
         self._app_lost = False
         self._app_reading_paused = False
         self._peer_eof = False
-        self._app_transport = TLSTransport(self)
+        self._app_transport: TLSTransport | None = TLSTransport(self)
         self._extra: dict[str, Any] = {}
 
     # -- the underlying transport's events --------------------------------
@@ -117,10 +122,16 @@ class TLSProtocol(asyncio.Protocol):
         self._state = _CLOSED
         if previous == _HANDSHAKE:
             self._fail_waiter(exc or ConnectionResetError("Connection lost during TLS handshake"))
-        if self._app_connected and not self._app_lost:
-            self._app_lost = True
-            self._app_protocol.connection_lost(exc)
-        self._transport = None
+        try:
+            if self._app_connected and not self._app_lost:
+                self._app_lost = True
+                self._app_protocol.connection_lost(exc)
+        finally:
+            # Break the cycles (app protocol -> app transport -> this layer ->
+            # app protocol): a closed connection is freed by refcounting alone.
+            self._transport = None
+            self._app_transport = None
+            self._app_protocol = DETACHED
 
     def pause_writing(self) -> None:
         if self._app_connected:
@@ -176,7 +187,7 @@ class TLSProtocol(asyncio.Protocol):
             "compression": sslobj.compression(),
             "ssl_object": sslobj,
         }
-        if self._call_connection_made:
+        if self._call_connection_made and self._app_transport is not None:
             self._app_protocol.connection_made(self._app_transport)
         self._app_connected = True
         waiter = self._waiter
@@ -323,7 +334,10 @@ class TLSProtocol(asyncio.Protocol):
 
     def _do_shutdown(self) -> None:
         sslobj = self._sslobj
-        if sslobj is None:
+        if sslobj is None or self._peer_eof:
+            # After the peer's TCP EOF no close_notify is sent (as in the
+            # stdlib): the peer may read the raw socket once it shut down.
+            self._flush()
             self._close_transport()
             return
         try:
@@ -446,9 +460,10 @@ class TLSTransport(asyncio.Transport):
         self._layer._app_protocol = protocol
         self._layer._app_buffered = isinstance(protocol, asyncio.BufferedProtocol)
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The app protocol."""
-        return self._layer._app_protocol
+    def get_protocol(self) -> Any:
+        """The app protocol (None once the connection is lost)."""
+        protocol = self._layer._app_protocol
+        return None if protocol is DETACHED else protocol
 
     def is_reading(self) -> bool:
         """False while the app paused reading or the connection is closing."""
@@ -523,6 +538,8 @@ async def start_tls(
         handshake_timeout=ssl_handshake_timeout,
         shutdown_timeout=ssl_shutdown_timeout,
     )
+    app_transport = layer._app_transport
+    assert app_transport is not None
     stream: Any = transport
     stream.pause_reading()
     stream.set_protocol(layer)
@@ -535,4 +552,4 @@ async def start_tls(
         resumed.cancel()
         transport.close()
         raise
-    return layer._app_transport
+    return app_transport
