@@ -102,6 +102,7 @@ def test_plain_function_callback(run: Runner) -> None:
     run(main())
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
 def test_serve_forever_in_async_with(run: Runner) -> None:
     async def main() -> None:
         server = await start_server(echo_lines, "127.0.0.1", 0, start_serving=False)
@@ -272,6 +273,7 @@ def test_slow_reader_pauses_the_transport(run: Runner) -> None:
     run(main())
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
 def test_cancelled_read_mid_way_loses_nothing(run: Runner) -> None:
     async def main() -> None:
         more = asyncio.Event()
@@ -471,5 +473,41 @@ def test_stream_reader_protocol_by_hand(run: Runner) -> None:
             assert await reader.readline() == b"by hand\n"
             writer.close()
             await writer.wait_closed()
+
+    run(main())
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
+def test_cancel_open_connection_drain_and_wait_closed(run: Runner) -> None:
+    async def main() -> None:
+        hold = asyncio.Event()
+
+        async def idle(reader: StreamReader, writer: StreamWriter) -> None:
+            await hold.wait()
+            writer.close()
+
+        server = await start_server(idle, "127.0.0.1", 0)
+        async with server:
+            connecting = asyncio.ensure_future(open_connection("127.0.0.1", port_of(server)))
+            await asyncio.sleep(0)
+            connecting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await connecting
+
+            _reader, writer = await open_connection("127.0.0.1", port_of(server))
+            writer.transport.set_write_buffer_limits(high=1)
+            writer.write(b"x" * (16 * 1024 * 1024))
+            assert writer._protocol._paused
+            draining = asyncio.ensure_future(writer.drain())
+            closing = asyncio.ensure_future(writer.wait_closed())
+            await asyncio.sleep(0)
+            for task in (draining, closing):
+                assert not task.done()
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            writer.transport.abort()
+            await writer.wait_closed()
+            hold.set()
 
     run(main())

@@ -65,6 +65,7 @@ def test_many_drainers_woken_by_resume(run: Runner) -> None:
     run(main())
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
 def test_cancelled_drainer_leaves_no_waiter(run: Runner) -> None:
     async def main() -> None:
         p = FlowControlProtocol()
@@ -103,10 +104,19 @@ def test_close_waiter_before_and_after_connection_lost(run: Runner) -> None:
     async def main() -> None:
         p = FlowControlProtocol()
         waiter = p._get_close_waiter(None)
-        assert p._get_close_waiter(None) is waiter
+        other = asyncio.ensure_future(asyncio.wait_for(p._get_close_waiter(None), 30))
+        cancelled = asyncio.ensure_future(asyncio.wait_for(p._get_close_waiter(None), 30))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        # One cancelled waiter leaves the others waiting.
         assert not waiter.done()
+        assert not other.done()
         p.connection_lost(None)
         await waiter
+        await other
+        await p._get_close_waiter(None)
 
         q = FlowControlProtocol()
         q.connection_lost(OSError("reset"))

@@ -270,6 +270,7 @@ def test_exception_wakes_waiter_and_sticks(run: Runner) -> None:
     run(main())
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
 def test_set_exception_after_cancelled_read(run: Runner) -> None:
     async def main() -> None:
         r = StreamReader()
@@ -284,6 +285,7 @@ def test_set_exception_after_cancelled_read(run: Runner) -> None:
     run(main())
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
 @pytest.mark.parametrize("method", ["read", "readline", "readexactly", "readuntil"])
 def test_cancelled_read_keeps_buffered_data(run: Runner, method: str) -> None:
     async def main() -> None:

@@ -9,7 +9,7 @@ from collections import deque
 
 from mypy_extensions import mypyc_attr
 
-from corolla.streams._util import Await, Waiter, event_loop
+from corolla.streams._util import Waiter, WaitFuture, event_loop
 
 logger = logging.getLogger("corolla.streams")
 
@@ -47,7 +47,7 @@ class FlowControlProtocol(asyncio.BaseProtocol):
         self._drain_waiters: deque[Waiter] = deque()
         self._connection_lost = False
         self._close_exc: BaseException | None = None
-        self._close_waiter: Waiter | None = None
+        self._close_waiters: list[Waiter] = []
 
     def pause_writing(self) -> None:
         """The transport's write buffer went over its high-water mark."""
@@ -68,14 +68,15 @@ class FlowControlProtocol(asyncio.BaseProtocol):
         """The connection is closed: wake drain waiters, complete the close waiter."""
         self._connection_lost = True
         self._close_exc = exc
-        closed = self._close_waiter
-        if closed is not None and not closed.done():
-            if exc is None:
-                closed.set_result(None)
-            else:
-                closed.set_exception(exc)
-                # Whoever waits on it sees the error; nobody waiting is fine too.
-                closed.exception()
+        waiters = self._close_waiters
+        self._close_waiters = []
+        for closed in waiters:
+            if not closed.done():
+                if exc is None:
+                    closed.set_result(None)
+                else:
+                    closed.set_exception(exc)
+                    closed.exception()  # awaiting still raises; unawaited is not logged
         if not self._paused:
             return
         for waiter in self._drain_waiters:
@@ -95,23 +96,26 @@ class FlowControlProtocol(asyncio.BaseProtocol):
         self._drain_waiters.append(waiter)
         try:
             if sys.version_info >= (3, 12):
-                await Await(waiter)
+                await WaitFuture(waiter)
             else:
                 await waiter
         finally:
             self._drain_waiters.remove(waiter)
 
     def _get_close_waiter(self, stream: object) -> Waiter:
-        """An awaitable completed by ``connection_lost()`` (see the class docstring)."""
-        closed = self._close_waiter
-        if closed is None:
-            closed = self._loop.create_future()
-            if self._connection_lost:
-                exc = self._close_exc
-                if exc is None:
-                    closed.set_result(None)
-                else:
-                    closed.set_exception(exc)
-                    closed.exception()
-            self._close_waiter = closed
+        """An awaitable completed by ``connection_lost()`` (see the class docstring).
+
+        Each call gets its own future, so cancelling one ``wait_closed()``
+        leaves the others (and later ones) waiting.
+        """
+        closed: Waiter = self._loop.create_future()
+        if self._connection_lost:
+            exc = self._close_exc
+            if exc is None:
+                closed.set_result(None)
+            else:
+                closed.set_exception(exc)
+                closed.exception()
+        else:
+            self._close_waiters.append(closed)
         return closed

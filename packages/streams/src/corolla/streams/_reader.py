@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
-from corolla.streams._util import DEFAULT_LIMIT, Await, Waiter, creation_stack, event_loop
+from corolla.streams._util import DEFAULT_LIMIT, Waiter, WaitFuture, creation_stack, event_loop
 
 _NL: Final = b"\n"
 
@@ -162,7 +162,7 @@ class StreamReader:
         self._waiter = waiter
         try:
             if sys.version_info >= (3, 12):
-                await Await(waiter)
+                await WaitFuture(waiter)
             else:
                 await waiter
         finally:

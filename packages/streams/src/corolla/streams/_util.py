@@ -28,6 +28,10 @@ class Waiter(Protocol):
 
     def exception(self) -> BaseException | None: ...
 
+    def result(self) -> Any: ...
+
+    _asyncio_future_blocking: bool
+
     def __await__(self) -> Generator[Any, None, Any]: ...
 
 
@@ -62,6 +66,35 @@ class Await:
 
     def close(self) -> None:
         self._it.close()
+
+
+class WaitFuture:
+    """``await WaitFuture(fut)`` is ``await fut`` for a future of any loop (3.12+ use).
+
+    It speaks the future protocol itself (hand the future to the task, then
+    return its result) in a compiled generator, so a compiled coroutine that is
+    cancelled while waiting throws into this generator, never into the
+    future's own iterator, which on Python 3.12+ warns about mypyc's
+    three-argument ``throw()``. Cheaper than :class:`Await` for futures.
+    """
+
+    _fut: Waiter
+
+    def __init__(self, fut: Waiter) -> None:
+        self._fut = fut
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return wait_future(self._fut)
+
+
+def wait_future(fut: Waiter) -> Generator[Any, None, Any]:
+    """The generator behind :class:`WaitFuture`."""
+    if not fut.done():
+        fut._asyncio_future_blocking = True
+        yield fut
+        if not fut.done():
+            raise RuntimeError("await wasn't used with future")
+    return fut.result()
 
 
 class YieldOnce:

@@ -12,7 +12,7 @@ from mypy_extensions import mypyc_attr
 
 from corolla.streams._flow import FlowControlProtocol
 from corolla.streams._reader import StreamReader
-from corolla.streams._util import Await, YieldOnce
+from corolla.streams._util import Await, WaitFuture, YieldOnce
 
 _BASE_DRAIN = FlowControlProtocol._drain_helper
 
@@ -101,7 +101,10 @@ class StreamWriter:
         """Wait until the connection is closed (raises the connection's error, if any)."""
         waiter = self._protocol._get_close_waiter(self)
         if sys.version_info >= (3, 12):
-            await Await(waiter)
+            if hasattr(type(waiter), "_asyncio_future_blocking"):
+                await WaitFuture(waiter)
+            else:
+                await Await(waiter)
         else:
             await waiter
 
