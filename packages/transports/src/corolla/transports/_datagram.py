@@ -17,6 +17,10 @@ from corolla.transports._fdguard import FdOps
 from corolla.transports._stream import DETACHED
 from corolla.transports._tsocket import TransportSocket
 
+# An IP datagram carries at most 65535 bytes: a 64 KiB read takes any of them
+# without the mmap a larger allocation can cost (see _stream._MAX_READ). Unix
+# datagram sockets can carry more, so they read up to 256 KiB.
+_MAX_IP_DATAGRAM: Final = 64 * 1024
 _MAX_DATAGRAM: Final = 256 * 1024
 _DEFAULT_HIGH: Final = 64 * 1024
 _HEADER_COST: Final = 8  # per queued datagram, so that empty datagrams count
@@ -41,6 +45,8 @@ class DatagramCore:
         self.protocol = protocol
         self.address = address
         self.connected = connected
+        unix = sock.family == getattr(socket, "AF_UNIX", -1)
+        self.read_size = _MAX_DATAGRAM if unix else _MAX_IP_DATAGRAM
         self.public: asyncio.DatagramTransport | None = None
         self.extra: dict[str, Any] = {"socket": TransportSocket(sock)}
         try:
@@ -83,7 +89,7 @@ class DatagramCore:
         if sock is None or self.closing:
             return
         try:
-            data, addr = sock.recvfrom(_MAX_DATAGRAM)
+            data, addr = sock.recvfrom(self.read_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:

@@ -14,7 +14,8 @@ from mypy_extensions import mypyc_attr
 
 from corolla.transports._debug import creation_stack, warn_unclosed
 
-_MAX_READ: Final = 256 * 1024
+# 64 KiB: see _stream._MAX_READ (no mmap per read).
+_MAX_READ: Final = 64 * 1024
 _DEFAULT_HIGH: Final = 64 * 1024
 _MAX_IOV: Final = 512
 

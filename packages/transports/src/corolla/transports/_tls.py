@@ -10,7 +10,8 @@ from mypy_extensions import mypyc_attr
 
 from corolla.transports._stream import DETACHED
 
-_READ_SIZE: Final = 256 * 1024
+# 64 KiB: see _stream._MAX_READ (no mmap per read).
+_READ_SIZE: Final = 64 * 1024
 _HANDSHAKE_TIMEOUT: Final = 60.0
 _SHUTDOWN_TIMEOUT: Final = 30.0
 
