@@ -39,6 +39,10 @@ class FlowControlProtocol(asyncio.BaseProtocol):
     Combine it with another protocol interface as a mixin, e.g.
     ``class MyProtocol(FlowControlProtocol, asyncio.SubprocessProtocol)``.
     The loop is ``loop`` or, when None, the running (else the current) loop.
+
+    This module is never compiled, so classes compiled with mypyc in other
+    packages can subclass it (a mypyc-compiled base class from another wheel
+    crashes such subclasses); its methods are off the hot path.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
