@@ -127,7 +127,7 @@ class Runner:
 
         async def main() -> Any:
             asyncio.get_running_loop().set_exception_handler(handler)
-            return await asyncio.wait_for(coro, 60)
+            return await asyncio.wait_for(coro, 30)
 
         with asyncio.Runner(loop_factory=self.factory) as r:
             result = r.run(main())

@@ -382,17 +382,22 @@ def test_popen_failure_leaks_nothing(run: Any) -> None:
     run(main())
 
 
-def test_cancelled_start_kills_and_collects(run: Any) -> None:
+@pytest.mark.parametrize("delay", [0, 1, 2, 3, 4, 6])
+def test_cancelled_start_kills_and_collects(run: Any, delay: int) -> None:
+    """Cancelled at each step of the start: the child is killed and collected, nothing leaks."""
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(
-            subprocess_exec(
-                loop, asyncio.SubprocessProtocol, PY, "-c", "import time; time.sleep(3600)"
-            )
-        )
-        loop.call_soon(task.cancel)
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        blocked = [PY, "-c", "import time; time.sleep(3600)"]
+        task = asyncio.ensure_future(subprocess_exec(loop, asyncio.SubprocessProtocol, *blocked))
+        for _ in range(delay):
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled():
+            transport, _ = task.result()  # started before the cancel landed
+            transport.close()
+            await transport._wait()  # type: ignore[attr-defined]
 
     run(main())
 

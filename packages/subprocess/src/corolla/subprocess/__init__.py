@@ -6,9 +6,20 @@ their first argument and otherwise mirror the methods of
 public interface, so they work on any asyncio event loop. Children are watched
 with a Linux pidfd on the loop where possible, else with one thread per child;
 only our own children are ever waited for.
+
+:func:`create_subprocess_exec` and :func:`create_subprocess_shell` start a
+:class:`Process` (streams from :mod:`corolla.streams`) through the running
+loop's ``subprocess_exec``/``subprocess_shell`` methods: on corolla's loop
+those are this package's functions, on other loops the loop's own machinery.
 """
 
 from corolla.subprocess._compiled import COMPILED
+from corolla.subprocess._process import (
+    Process,
+    SubprocessStreamProtocol,
+    create_subprocess_exec,
+    create_subprocess_shell,
+)
 from corolla.subprocess._transport import (
     DEVNULL,
     PIPE,
@@ -23,7 +34,11 @@ __all__ = [
     "DEVNULL",
     "PIPE",
     "STDOUT",
+    "Process",
+    "SubprocessStreamProtocol",
     "SubprocessTransport",
+    "create_subprocess_exec",
+    "create_subprocess_shell",
     "subprocess_exec",
     "subprocess_shell",
 ]

@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from corolla.subprocess._util import Await
 from corolla.subprocess._watch import ChildWatch, logger
-from corolla.transports import ReadPipeTransport, WritePipeTransport
 
 PIPE: Final = subprocess.PIPE
 STDOUT: Final = subprocess.STDOUT
@@ -119,22 +119,6 @@ class SubprocessCore:
         self.pid = proc.pid
         loop = self.loop
         assert loop is not None
-        try:
-            if proc.stdin is not None:
-                proto = PipeProtocol(self, 0)
-                proto.pipe = WritePipeTransport(loop, proc.stdin, proto)
-                self.pipes[0] = proto
-            if proc.stdout is not None:
-                proto = PipeProtocol(self, 1)
-                proto.pipe = ReadPipeTransport(loop, proc.stdout, proto)
-                self.pipes[1] = proto
-            if proc.stderr is not None:
-                proto = PipeProtocol(self, 2)
-                proto.pipe = ReadPipeTransport(loop, proc.stderr, proto)
-                self.pipes[2] = proto
-        except BaseException:
-            self.close()
-            raise
         watch = ChildWatch(loop, proc, self.process_exited)
         self.watch = watch
         watch.start()
@@ -142,28 +126,55 @@ class SubprocessCore:
             program = args if isinstance(args, (bytes, str)) else args[0]
             logger.debug("process %r created: pid %s (%s watch)", program, self.pid, watch.kind)
 
-    def connect(self, waiter: asyncio.Future[None]) -> None:
-        """Call the protocol's connection_made() (after the pipes'), then resolve ``waiter``."""
+    async def connect_pipes(self) -> None:
+        """Connect the child's pipes with the loop's connect_write_pipe/connect_read_pipe."""
         loop = self.loop
+        proc = self.proc
         assert loop is not None
-        loop.call_soon(self._connected, waiter)
+        assert proc is not None
+        if proc.stdin is not None:
+            stdin = PipeProtocol(self, 0)
+            self.pipes[0] = stdin
+            await Await(loop.connect_write_pipe(lambda: stdin, proc.stdin))
+        if proc.stdout is not None:
+            stdout = PipeProtocol(self, 1)
+            self.pipes[1] = stdout
+            await Await(loop.connect_read_pipe(lambda: stdout, proc.stdout))
+        if proc.stderr is not None:
+            stderr = PipeProtocol(self, 2)
+            self.pipes[2] = stderr
+            await Await(loop.connect_read_pipe(lambda: stderr, proc.stderr))
 
-    def _connected(self, waiter: asyncio.Future[None]) -> None:
+    def start_failed(self) -> None:
+        """The start failed: the protocol hears nothing more; unconnected pipes are closed."""
+        self.protocol = None
+        self.pending = None
+        proc = self.proc
+        files = (None, None, None) if proc is None else (proc.stdin, proc.stdout, proc.stderr)
+        for fd in list(self.pipes):
+            proto = self.pipes[fd]
+            if proto is None or proto.pipe is None:
+                if proto is not None:
+                    proto.core = None
+                    proto.disconnected = True
+                del self.pipes[fd]
+                file = files[fd]
+                if file is not None:
+                    file.close()
+        self._try_finish()
+
+    def connected(self) -> None:
+        """Call the protocol's connection_made(), then what happened meanwhile."""
+        pending = self.pending
+        self.pending = None
         protocol = self.protocol
         try:
             if protocol is not None:
                 protocol.connection_made(self.public)  # type: ignore[arg-type]
-        except BaseException as exc:
-            if waiter.done():
-                raise
-            waiter.set_exception(exc)
-        pending = self.pending
-        self.pending = None
-        if pending:
-            for callback, args in pending:
-                self._invoke(callback, args)
-        if not waiter.done():
-            waiter.set_result(None)
+        finally:
+            if pending:
+                for callback, args in pending:
+                    self._invoke(callback, args)
 
     # ------------------------------------------------------------ events
 
@@ -262,7 +273,8 @@ class SubprocessCore:
             return code
         waiter: asyncio.Future[int] = loop.create_future()
         self.exit_waiters.append(waiter)
-        return await waiter
+        result: int = await Await(waiter)
+        return result
 
     # ------------------------------------------------------------ control
 
@@ -404,7 +416,8 @@ class SubprocessTransport(asyncio.SubprocessTransport):
 
     async def _wait(self) -> int:
         # The name the stdlib's transports use; kept for code that awaits it.
-        return await self._core.wait()
+        result: int = await Await(self._core.wait())
+        return result
 
 
 async def _start(
@@ -424,11 +437,10 @@ async def _start(
         args, shell, stdin=stdin, stdout=stdout, stderr=stderr, bufsize=bufsize, kwargs=kwargs
     )
     transport = SubprocessTransport(core, {"subprocess": core.proc})
-    waiter: asyncio.Future[None] = loop.create_future()
-    core.connect(waiter)
     failure: BaseException | None = None
     try:
-        await waiter
+        await Await(core.connect_pipes())
+        core.connected()
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:
@@ -437,8 +449,9 @@ async def _start(
         return transport
     # Kill the child and collect it before giving up (no await inside the
     # except clause above: a compiled coroutine must not re-raise after one).
+    core.start_failed()
     transport.close()
-    await core.wait()
+    await Await(core.wait())
     raise failure
 
 
