@@ -9,6 +9,7 @@ import gc
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -404,14 +405,20 @@ def test_await_iterator_protocol(loop: asyncio.AbstractEventLoop) -> None:
 def test_await_iterator_throw_arguments(loop: asyncio.AbstractEventLoop) -> None:
     fut: Future[int] = Future(loop=loop)
     it: Any = iter(fut)
-    with pytest.raises(ValueError, match="zebra"):
-        it.throw(ValueError, ValueError("zebra"), None)
-    with pytest.raises(TypeError):
-        it.throw(Exception, Exception("elephant"), 32)
-    with pytest.raises(TypeError):
-        it.throw(Exception("elephant"), Exception("elephant"))
-    with pytest.raises(ValueError):
-        it.throw(ValueError, None, None)
+    if sys.version_info >= (3, 12):
+        deprecated = pytest.warns(DeprecationWarning, match="signature of throw")
+        with deprecated, pytest.raises(ValueError):
+            it.throw(ValueError, ValueError("zebra"), None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(ValueError, match="zebra"):
+            it.throw(ValueError, ValueError("zebra"), None)
+        with pytest.raises(TypeError):
+            it.throw(Exception, Exception("elephant"), 32)
+        with pytest.raises(TypeError):
+            it.throw(Exception("elephant"), Exception("elephant"))
+        with pytest.raises(ValueError):
+            it.throw(ValueError, None, None)
     with pytest.raises(TypeError):
         it.throw(list)
     with pytest.raises(KeyError):

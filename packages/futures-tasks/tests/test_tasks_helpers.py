@@ -7,6 +7,7 @@ import concurrent.futures
 import contextvars
 import gc
 import threading
+import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -796,3 +797,15 @@ def test_cancel_raises_cancelled_error_under_warnings_as_errors(
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         run(loop, main())
+
+
+def test_ensure_future_wraps_an_awaitable_in_a_real_coroutine(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    class Awaitable:
+        def __await__(self) -> Any:
+            return value("ok").__await__()
+
+    task = ct.ensure_future(Awaitable(), loop=loop)
+    assert loop.run_until_complete(task) == "ok"
+    assert isinstance(task.get_coro(), types.CoroutineType)

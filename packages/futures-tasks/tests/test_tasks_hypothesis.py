@@ -87,7 +87,9 @@ _COMPARE_CANCEL_MESSAGES = sys.version_info >= (3, 13)
 
 def _describe(exc: BaseException) -> Any:
     if isinstance(exc, BaseExceptionGroup):
-        return (type(exc).__name__, tuple(_describe(e) for e in exc.exceptions))
+        # Sorted: the order of a group's errors follows the order its tasks
+        # end in one loop turn, which follows set order in asyncio too.
+        return (type(exc).__name__, tuple(sorted((_describe(e) for e in exc.exceptions), key=repr)))
     if isinstance(exc, asyncio.CancelledError) and not _COMPARE_CANCEL_MESSAGES:
         return (type(exc).__name__, "")
     return (type(exc).__name__, str(exc))

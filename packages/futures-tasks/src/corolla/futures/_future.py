@@ -11,25 +11,31 @@ import sys
 import threading
 import traceback
 import types
+import warnings
 from collections.abc import Callable, Generator
-from typing import Any, cast, final
+from typing import Any, Final, cast, final
 
 from mypy_extensions import mypyc_attr
 
 from corolla.futures._compiled import COMPILED
 
 # Internal states; the public ``_state`` property spells them like asyncio does.
-PENDING = 0
-CANCELLED = 1
-FINISHED = 2
-_STATE_NAMES = ("PENDING", "CANCELLED", "FINISHED")
+# Final: mypyc inlines them instead of reading module globals on every use.
+PENDING: Final = 0
+CANCELLED: Final = 1
+FINISHED: Final = 2
+_STATE_NAMES: Final = ("PENDING", "CANCELLED", "FINISHED")
 
-_STOP_ITERATION_MESSAGE = (
+_STOP_ITERATION_MESSAGE: Final = (
     "StopIteration interacts badly with generators and cannot be raised into a Future"
 )
 # 3.11 and 3.12 raise TypeError for a StopIteration given to set_exception (the exact
 # class only); 3.13 wraps any StopIteration in a RuntimeError.
-_WRAP_STOP_ITERATION = sys.version_info >= (3, 13)
+# 3.12 deprecated throw(type, value, traceback).
+_WARN_THROW_SIGNATURE: Final = sys.version_info >= (3, 12)
+_NO_ARG: Final = object()
+
+_WRAP_STOP_ITERATION: Final = sys.version_info >= (3, 13)
 
 DoneCallback = Callable[[Any], object]
 
@@ -107,6 +113,8 @@ class FutureCore:
     _cb0: DoneCallback | None = None
     _ctx0: contextvars.Context | None = None
     _cbs: list[tuple[DoneCallback, contextvars.Context]] | None = None
+    # True once __await__ yielded this future (read and cleared by Task).
+    _own_await: bool = False
 
     def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         if loop is None:
@@ -277,18 +285,7 @@ class FutureCore:
         return removed
 
     def _schedule_callbacks(self) -> None:
-        loop = self._loop
-        cb0 = self._cb0
-        if cb0 is not None:
-            ctx0 = self._ctx0
-            self._cb0 = None
-            self._ctx0 = None
-            loop.call_soon(cb0, self, context=ctx0)
-        cbs = self._cbs
-        if cbs is not None:
-            self._cbs = None
-            for fn, ctx in cbs:
-                loop.call_soon(fn, self, context=ctx)
+        schedule_callbacks(self)
 
     # -- completion ----------------------------------------------------------------
 
@@ -303,7 +300,7 @@ class FutureCore:
             return False
         self._st = CANCELLED
         self._cancel_message = msg
-        self._schedule_callbacks()
+        schedule_callbacks(self)
         return True
 
     def set_result(self, result: Any) -> None:
@@ -315,28 +312,7 @@ class FutureCore:
             raise asyncio.InvalidStateError(f"{self._state}: {self!r}")
         self._result = result
         self._st = FINISHED
-        self._schedule_callbacks()
-
-    # The three ways to finish, without the checks and without being
-    # overridable by Task (whose public setters refuse to work).
-
-    def _finish_result(self, result: Any) -> None:
-        self._result = result
-        self._st = FINISHED
-        self._schedule_callbacks()
-
-    def _finish_exception(self, exc: BaseException) -> None:
-        self._exception = exc
-        self._exception_tb = exc.__traceback__
-        self._st = FINISHED
-        self._schedule_callbacks()
-        self._log_tb = True
-
-    def _finish_cancel(self, msg: Any) -> None:
-        self._log_tb = False
-        self._st = CANCELLED
-        self._cancel_message = msg
-        self._schedule_callbacks()
+        schedule_callbacks(self)
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with an exception (a class is instantiated).
@@ -364,16 +340,91 @@ class FutureCore:
         self._exception = exc
         self._exception_tb = exc.__traceback__
         self._st = FINISHED
-        self._schedule_callbacks()
+        schedule_callbacks(self)
         self._log_tb = True
 
     # -- awaiting ------------------------------------------------------------------
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return cast("Generator[Any, None, Any]", FutureIter(self))
+        # A compiled generator: resuming it and getting the result back cost
+        # no exception (mypyc gives it the am_send slot), unlike an iterator
+        # class whose __next__ raises StopIteration. ``iter(future)`` gets the
+        # FutureIter, whose throw() checks its arguments as asyncio's does.
+        if self._st == PENDING:
+            self._asyncio_future_blocking = True
+            # Tells a corolla task that it is this generator that yields: on
+            # wake-up, resuming it with send() raises the future's exception
+            # right here, with its traceback, without a throw() (see Task).
+            self._own_await = True
+            yield self
+            if self._st == PENDING:
+                raise RuntimeError("await wasn't used with future")
+        if self._st == FINISHED and self._exception is None:
+            self._log_tb = False
+            return self._result
+        return self.result()
 
     def __iter__(self) -> Generator[Any, None, Any]:
         return cast("Generator[Any, None, Any]", FutureIter(self))
+
+
+# Module-level functions rather than methods: every instance is of an
+# interpreted subclass (Future, Task), so a compiled ``self.method()`` call
+# would go through a Python-level lookup; a function call is a C call.
+
+
+def schedule_callbacks(fut: FutureCore) -> None:
+    """Hand the done callbacks to the loop (each in its own context), once."""
+    loop = fut._loop
+    cb0 = fut._cb0
+    if cb0 is not None:
+        ctx0 = fut._ctx0
+        fut._cb0 = None
+        fut._ctx0 = None
+        loop.call_soon(cb0, fut, context=ctx0)
+    cbs = fut._cbs
+    if cbs is not None:
+        fut._cbs = None
+        for fn, ctx in cbs:
+            loop.call_soon(fn, fut, context=ctx)
+
+
+def add_callback(fut: FutureCore, fn: DoneCallback, context: contextvars.Context) -> None:
+    """add_done_callback for a pending future of corolla's own classes, context given."""
+    if fut._cb0 is None:
+        fut._cb0 = fn
+        fut._ctx0 = context
+        return
+    cbs = fut._cbs
+    if cbs is None:
+        fut._cbs = [(fn, context)]
+    else:
+        cbs.append((fn, context))
+
+
+# The three ways to finish, without the checks and without being overridable
+# by Task (whose public setters refuse to work).
+
+
+def finish_result(fut: FutureCore, result: Any) -> None:
+    fut._result = result
+    fut._st = FINISHED
+    schedule_callbacks(fut)
+
+
+def finish_exception(fut: FutureCore, exc: BaseException) -> None:
+    fut._exception = exc
+    fut._exception_tb = exc.__traceback__
+    fut._st = FINISHED
+    schedule_callbacks(fut)
+    fut._log_tb = True
+
+
+def finish_cancel(fut: FutureCore, msg: Any) -> None:
+    fut._log_tb = False
+    fut._st = CANCELLED
+    fut._cancel_message = msg
+    schedule_callbacks(fut)
 
 
 @final
@@ -383,9 +434,9 @@ class FutureIter:
     A small native iterator rather than a generator: cheaper to make and to
     resume, and its ``throw()`` keeps the traceback of the exception it is
     given (a cancelled task's error still shows where its coroutine was).
-    ``throw(type, value, traceback)`` is accepted without the DeprecationWarning
-    Python 3.12+ gives, because mypyc-compiled coroutines forward exceptions in
-    that form.
+    ``throw(type, value, traceback)`` gives the DeprecationWarning of 3.12+,
+    as asyncio's iterator does; ``await`` goes through ``__await__``
+    instead, which takes the form mypyc-compiled coroutines forward silently.
     """
 
     def __init__(self, future: FutureCore) -> None:
@@ -406,14 +457,29 @@ class FutureIter:
                 return fut
             raise RuntimeError("await wasn't used with future")
         self._future = None
+        if fut._st == FINISHED and fut._exception is None:
+            fut._log_tb = False
+            raise StopIteration(fut._result)
         raise StopIteration(fut.result())
 
     def send(self, value: object) -> Any:
         """Resume; the value sent is ignored (a task sends None)."""
         return self.__next__()
 
-    def throw(self, typ: Any, value: Any = None, tb: Any = None) -> Any:
+    def throw(self, typ: Any, value: Any = _NO_ARG, tb: Any = _NO_ARG) -> Any:
         """Raise an exception where the await is suspended."""
+        if _WARN_THROW_SIGNATURE and (value is not _NO_ARG or tb is not _NO_ARG):
+            # As asyncio's iterator (await uses __await__, which never warns).
+            warnings.warn(
+                "the (type, exc, tb) signature of throw() is deprecated, "
+                "use the single-arg signature instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if value is _NO_ARG:
+            value = None
+        if tb is _NO_ARG:
+            tb = None
         if tb is not None and not isinstance(tb, types.TracebackType):
             raise TypeError("throw() third argument must be a traceback object")
         if isinstance(typ, type) and issubclass(typ, BaseException):

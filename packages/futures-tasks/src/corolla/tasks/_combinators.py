@@ -7,18 +7,18 @@ import collections
 import inspect
 import sys
 from collections.abc import Awaitable, Generator, Iterable
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from corolla.futures._api import Future
 from corolla.futures._future import FutureCore, get_loop_of, isfuture
-from corolla.tasks._api import GatheringFuture
+from corolla.tasks._api import GatheringFuture, await_awaitable
 from corolla.tasks._task import is_coroutine
 
 _T = TypeVar("_T")
 
 # 3.13's as_completed checks its argument and finds the loop when called;
 # before, it was a generator doing that at the first step.
-_EAGER_AS_COMPLETED = sys.version_info >= (3, 13)
+_EAGER_AS_COMPLETED: Final = sys.version_info >= (3, 13)
 
 FIRST_COMPLETED = "FIRST_COMPLETED"
 FIRST_EXCEPTION = "FIRST_EXCEPTION"
@@ -27,7 +27,7 @@ ALL_COMPLETED = "ALL_COMPLETED"
 
 # 3.12 deprecated throw(type, value, traceback) in Python's own coroutines
 # and in the stdlib's future iterators.
-_FORWARD_THROWS = sys.version_info >= (3, 12)
+_FORWARD_THROWS: Final = sys.version_info >= (3, 12)
 
 
 class OneArgThrow:
@@ -77,10 +77,6 @@ def forward_throws(aw: Awaitable[_T]) -> Awaitable[_T]:
     return cast("Awaitable[_T]", OneArgThrow(get_iter()))
 
 
-async def _await_it(awaitable: Awaitable[Any]) -> Any:
-    return await forward_throws(awaitable)
-
-
 def ensure_future(coro_or_future: Any, *, loop: asyncio.AbstractEventLoop | None = None) -> Any:
     """Return a future for ``coro_or_future``.
 
@@ -99,7 +95,7 @@ def ensure_future(coro_or_future: Any, *, loop: asyncio.AbstractEventLoop | None
     if is_coroutine(coro_or_future):
         coro = coro_or_future
     elif inspect.isawaitable(coro_or_future):
-        coro = _await_it(coro_or_future)
+        coro = await_awaitable(coro_or_future)
     else:
         raise TypeError("An asyncio.Future, a coroutine or an awaitable is required")
     if loop is None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import asyncio.tasks
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-_tasks_module: Any = asyncio.tasks
+_tasks_module: Final[Any] = asyncio.tasks
 
-enter_task: Callable[[asyncio.AbstractEventLoop, Any], None] = _tasks_module._enter_task
-leave_task: Callable[[asyncio.AbstractEventLoop, Any], None] = _tasks_module._leave_task
-register_task: Callable[[Any], None] = _tasks_module._register_task
-unregister_task: Callable[[Any], None] = _tasks_module._unregister_task
+enter_task: Final[Callable[[asyncio.AbstractEventLoop, Any], None]] = _tasks_module._enter_task
+leave_task: Final[Callable[[asyncio.AbstractEventLoop, Any], None]] = _tasks_module._leave_task
+register_task: Final[Callable[[Any], None]] = _tasks_module._register_task
+unregister_task: Final[Callable[[Any], None]] = _tasks_module._unregister_task
 _swap: Callable[[asyncio.AbstractEventLoop, Any], Any] | None = getattr(
     _tasks_module, "_swap_current_task", None
 )
@@ -24,7 +24,7 @@ _register_eager: Callable[[Any], None] | None = getattr(_tasks_module, "_registe
 _unregister_eager: Callable[[Any], None] | None = getattr(
     _tasks_module, "_unregister_eager_task", None
 )
-current_task_of: Callable[[asyncio.AbstractEventLoop], Any] = asyncio.current_task
+current_task_of: Final[Callable[[asyncio.AbstractEventLoop], Any]] = asyncio.current_task
 
 
 def swap_current_task(loop: asyncio.AbstractEventLoop, task: Any) -> Any:

@@ -12,12 +12,20 @@ import sys
 import traceback
 import types
 from collections.abc import Coroutine, Generator
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from mypy_extensions import mypyc_attr
 
 from corolla.futures._compiled import COMPILED
-from corolla.futures._future import FINISHED, PENDING, FutureCore, get_loop_of
+from corolla.futures._future import (
+    PENDING,
+    FutureCore,
+    add_callback,
+    finish_cancel,
+    finish_exception,
+    finish_result,
+    get_loop_of,
+)
 from corolla.tasks._registry import (
     enter_task,
     leave_task,
@@ -31,15 +39,15 @@ _name_counter = itertools.count(1)
 
 # The public Future and Task classes (filled in by corolla.tasks._api): their
 # outcome can be read from the core's fields, no subclass overrides result().
-PLAIN_TYPES: set[type] = set()
+PLAIN_TYPES: Final[set[type]] = set()
 
 # 3.11 still accepted generator-based coroutines; 3.12 dropped them.
-_COROUTINE_TYPES: tuple[type, ...] = (
+_COROUTINE_TYPES: Final[tuple[type, ...]] = (
     (types.CoroutineType, collections.abc.Coroutine)
     if sys.version_info >= (3, 12)
     else (types.CoroutineType, types.GeneratorType, collections.abc.Coroutine)
 )
-_coroutine_type_cache: set[type] = set()
+_coroutine_type_cache: Final[set[type]] = set()
 
 
 def is_coroutine(obj: object) -> bool:
@@ -76,6 +84,8 @@ class TaskCore(FutureCore):
     _num_cancels_requested: int = 0
     _must_cancel: bool = False
     _fut_waiter: Any = None
+    # The awaited future was yielded by corolla's own Future.__await__.
+    _waiter_is_own_await: bool = False
     _coro: Any = None
     _name: Any = None
 
@@ -255,7 +265,7 @@ class TaskCore(FutureCore):
         try:
             register_eager_task(self)
             try:
-                self._context.run(self._run_step, None)
+                self._context.run(run_step, self, None)
             finally:
                 unregister_eager_task(self)
         finally:
@@ -266,106 +276,136 @@ class TaskCore(FutureCore):
                 register_task(self)
 
     def _step(self, exc: BaseException | None = None) -> None:
-        if self._st != PENDING:
-            raise asyncio.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
-        if self._must_cancel:
-            if not isinstance(exc, asyncio.CancelledError):
-                exc = self._make_cancelled_error()
-            self._must_cancel = False
-        self._fut_waiter = None
-        loop = self._loop
-        enter_task(loop, self)
-        try:
-            self._run_step(exc)
-        finally:
-            leave_task(loop, self)
+        task_step(self, exc)
 
     def _run_step(self, exc: BaseException | None) -> None:
-        coro = self._coro
-        try:
-            result = coro.send(None) if exc is None else coro.throw(exc)
-        except StopIteration as stop:
-            if self._must_cancel:
-                self._must_cancel = False
-                self._finish_cancel(self._cancel_message)
-            else:
-                self._finish_result(stop.value)
-            return
-        except asyncio.CancelledError as cancelled:
-            self._cancelled_exc = cancelled
-            self._finish_cancel(None)
-            return
-        except (KeyboardInterrupt, SystemExit) as fatal:
-            self._finish_exception(fatal)
-            raise
-        except BaseException as error:
-            self._finish_exception(error)
-            return
-        self._handle_yield(result)
-
-    def _handle_yield(self, result: Any) -> None:
-        loop = self._loop
-        if isinstance(result, FutureCore):
-            # corolla's own futures and tasks: no attribute lookups by name.
-            blocking: Any = result._asyncio_future_blocking
-            result_loop: Any = result._loop
-        else:
-            blocking = getattr(result, "_asyncio_future_blocking", None)
-            if blocking is None:
-                self._handle_bad_yield(result)
-                return
-            result_loop = get_loop_of(result)
-        if result_loop is not loop:
-            self._reschedule_with(
-                RuntimeError(f"Task {self!r} got Future {result!r} attached to a different loop")
-            )
-            return
-        if not blocking:
-            self._reschedule_with(
-                RuntimeError(
-                    f"yield was used instead of yield from in task {self!r} with {result!r}"
-                )
-            )
-            return
-        if result is self:
-            self._reschedule_with(RuntimeError(f"Task cannot await on itself: {self!r}"))
-            return
-        result._asyncio_future_blocking = False
-        result.add_done_callback(self._wakeup, context=self._context)
-        self._fut_waiter = result
-        if self._must_cancel and result.cancel(msg=self._cancel_message):
-            self._must_cancel = False
-
-    def _handle_bad_yield(self, result: Any) -> None:
-        if result is None:
-            # A bare yield: let the loop run other callbacks, then continue.
-            self._loop.call_soon(self._step, context=self._context)
-        elif inspect.isgenerator(result):
-            self._reschedule_with(
-                RuntimeError(
-                    f"yield was used instead of yield from for generator "
-                    f"in task {self!r} with {result!r}"
-                )
-            )
-        else:
-            self._reschedule_with(RuntimeError(f"Task got bad yield: {result!r}"))
-
-    def _reschedule_with(self, exc: BaseException) -> None:
-        self._loop.call_soon(self._step, exc, context=self._context)
+        run_step(self, exc)
 
     def _wakeup(self, future: Any) -> None:
-        if (
-            type(future) in PLAIN_TYPES
-            and isinstance(future, FutureCore)
-            and future._st == FINISHED
-            and future._exception is None
-        ):
-            # Our own classes with a plain result: no call, no raise and catch.
-            self._step(None)
+        if self._waiter_is_own_await:
+            # The coroutine is suspended in corolla's Future.__await__ on this
+            # very future: resumed, it returns the result or raises the
+            # exception there. No throw(): the traceback is kept whole and
+            # no 3-argument throw() is forwarded through compiled coroutines.
+            task_step(self, None)
             return
         try:
             future.result()
         except BaseException as exc:
-            self._step(exc)
+            task_step(self, exc)
         else:
-            self._step(None)
+            task_step(self, None)
+
+
+# The steps are module-level functions: a compiled ``self.method()`` on an
+# instance of the interpreted Task class is a Python-level lookup, a function
+# call is a C call.
+
+
+def task_step(task: TaskCore, exc: BaseException | None) -> None:
+    """Run the task's coroutine up to its next suspension point."""
+    if task._st != PENDING:
+        raise asyncio.InvalidStateError(f"_step(): already done: {task!r}, {exc!r}")
+    if task._must_cancel:
+        if not isinstance(exc, asyncio.CancelledError):
+            exc = task._make_cancelled_error()
+        task._must_cancel = False
+    task._fut_waiter = None
+    loop = task._loop
+    enter_task(loop, task)
+    try:
+        run_step(task, exc)
+    finally:
+        leave_task(loop, task)
+
+
+def run_step(task: TaskCore, exc: BaseException | None) -> None:
+    coro = task._coro
+    try:
+        result = coro.send(None) if exc is None else coro.throw(exc)
+    except StopIteration as stop:
+        if task._must_cancel:
+            task._must_cancel = False
+            finish_cancel(task, task._cancel_message)
+        else:
+            finish_result(task, stop.value)
+        return
+    except asyncio.CancelledError as cancelled:
+        task._cancelled_exc = cancelled
+        finish_cancel(task, None)
+        return
+    except (KeyboardInterrupt, SystemExit) as fatal:
+        finish_exception(task, fatal)
+        raise
+    except BaseException as error:
+        finish_exception(task, error)
+        return
+    handle_yield(task, result)
+
+
+def handle_yield(task: TaskCore, result: Any) -> None:
+    if result is None:
+        # A bare yield (sleep(0)): checked first, as getattr() on None for a
+        # missing attribute raises and catches an AttributeError inside.
+        task._loop.call_soon(task._step, context=task._context)
+        return
+    loop = task._loop
+    if isinstance(result, FutureCore):
+        # corolla's own futures and tasks: no attribute lookups by name.
+        blocking: Any = result._asyncio_future_blocking
+        result_loop: Any = result._loop
+    else:
+        blocking = getattr(result, "_asyncio_future_blocking", None)
+        if blocking is None:
+            _handle_bad_yield(task, result)
+            return
+        result_loop = get_loop_of(result)
+    if result_loop is not loop:
+        _reschedule_with(
+            task, RuntimeError(f"Task {task!r} got Future {result!r} attached to a different loop")
+        )
+        return
+    if not blocking:
+        _reschedule_with(
+            task,
+            RuntimeError(f"yield was used instead of yield from in task {task!r} with {result!r}"),
+        )
+        return
+    if result is task:
+        _reschedule_with(task, RuntimeError(f"Task cannot await on itself: {task!r}"))
+        return
+    result._asyncio_future_blocking = False
+    if isinstance(result, FutureCore):
+        task._waiter_is_own_await = result._own_await
+        result._own_await = False
+        if type(result) in PLAIN_TYPES and result._st == PENDING:
+            # Our own classes (no overridden add_done_callback): straight in.
+            add_callback(result, task._wakeup, task._context)
+        else:
+            result.add_done_callback(task._wakeup, context=task._context)
+    else:
+        task._waiter_is_own_await = False
+        result.add_done_callback(task._wakeup, context=task._context)
+    task._fut_waiter = result
+    if task._must_cancel and result.cancel(msg=task._cancel_message):
+        task._must_cancel = False
+
+
+def _handle_bad_yield(task: TaskCore, result: Any) -> None:
+    if result is None:
+        # A bare yield: let the loop run other callbacks, then continue.
+        task._loop.call_soon(task._step, context=task._context)
+    elif inspect.isgenerator(result):
+        _reschedule_with(
+            task,
+            RuntimeError(
+                f"yield was used instead of yield from for generator "
+                f"in task {task!r} with {result!r}"
+            ),
+        )
+    else:
+        _reschedule_with(task, RuntimeError(f"Task got bad yield: {result!r}"))
+
+
+def _reschedule_with(task: TaskCore, exc: BaseException) -> None:
+    task._loop.call_soon(task._step, exc, context=task._context)

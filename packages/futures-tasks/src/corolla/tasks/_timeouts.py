@@ -6,10 +6,10 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Generator
 from types import TracebackType
-from typing import Any, TypeVar, final
+from typing import Any, Final, TypeVar, final
 
 from corolla.futures._api import Future
-from corolla.futures._future import FutureCore
+from corolla.futures._future import FutureCore, finish_result
 from corolla.tasks._combinators import ensure_future, forward_throws
 
 _T = TypeVar("_T")
@@ -22,12 +22,12 @@ class _YieldOnce:
         yield None
 
 
-_YIELD_ONCE = _YieldOnce()
+_YIELD_ONCE: Final = _YieldOnce()
 
 
 def _wake(fut: FutureCore, result: object) -> None:
     if fut._st == 0:
-        fut._finish_result(result)
+        finish_result(fut, result)
 
 
 async def sleep(delay: float, result: _T = None) -> _T:  # type: ignore[assignment]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corolla.futures._api import Future
@@ -44,6 +44,15 @@ class Task(TaskCore, Future[_T]):
             context: contextvars.Context | None = None,
             eager_start: bool = False,
         ) -> None: ...
+
+
+async def await_awaitable(awaitable: Awaitable[Any]) -> Any:
+    """The coroutine ensure_future wraps a non-coroutine awaitable in.
+
+    Defined here, uncompiled, so that it is a real ``types.CoroutineType``
+    (``task.get_coro()`` is one, as with asyncio).
+    """
+    return await awaitable
 
 
 class GatheringFuture(Future[list[Any]]):
