@@ -82,6 +82,14 @@ CLASS_SWAPS: list[tuple[tuple[str, ...], str, list[str]]] = [
             "start_server", "open_unix_connection", "start_unix_server",
         )
     ],
+    *[
+        (("corolla.subprocess",), name, [name, f"subprocess.{name}"])
+        for name in ("create_subprocess_exec", "create_subprocess_shell")
+    ],
+    *[
+        (("corolla.subprocess",), name, [f"subprocess.{name}"])
+        for name in ("Process", "SubprocessStreamProtocol")
+    ],
 ]  # fmt: skip
 
 
