@@ -58,7 +58,8 @@ def _run(impl: str, body: Callable[[Any], Any]) -> float:
     loop, create = setup
     try:
         asyncio.set_event_loop(loop)
-        return max(loop.run_until_complete(body(create)) for _ in range(3))
+        best: float = max(loop.run_until_complete(body(create)) for _ in range(3))
+        return best
     finally:
         asyncio.set_event_loop(None)
         loop.run_until_complete(loop.shutdown_asyncgens())
