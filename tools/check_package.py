@@ -1,12 +1,18 @@
 """Check one package on its own, in a throwaway virtual environment.
 
-Usage: python tools/check_package.py FOLDER [--pure] [--python 3.12] [-- PYTEST ARGS]
+Usage: python tools/check_package.py FOLDER [--pure] [--python 3.12] [--with-loop]
+       [-- PYTEST ARGS]
 
 Builds FOLDER and the corolla packages it depends on as regular wheels
 (compiled with mypyc unless --pure), installs them into a fresh venv under
 /tmp, and runs FOLDER's tests there, with COROLLA_EXPECT_COMPILED set so the
 build-flag test checks that the build is what was asked for. Several of these
 can run at once (one venv per package and mode).
+
+The leaf packages run their tests on the corolla loop too when it is
+installed; ``--with-loop`` also builds loop-core (and what it needs) into the
+venv so those tests run instead of being skipped. It is not a dependency of
+the package, so it is not installed by default.
 """
 
 from __future__ import annotations
@@ -29,12 +35,16 @@ def main() -> int:
     parser.add_argument("folder")
     parser.add_argument("--pure", action="store_true")
     parser.add_argument("--python", default=f"{sys.version_info[0]}.{sys.version_info[1]}")
+    parser.add_argument("--with-loop", action="store_true", help="also install loop-core")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
     if not (PACKAGES_DIR / args.folder / "pyproject.toml").is_file():
         parser.error(f"no package folder packages/{args.folder}")
     mode = "pure" if args.pure else "compiled"
-    venv = Path(tempfile.gettempdir()) / f"corolla-check-{args.folder}-{mode}-py{args.python}"
+    suffix = "-with-loop" if args.with_loop else ""
+    venv = (
+        Path(tempfile.gettempdir()) / f"corolla-check-{args.folder}-{mode}-py{args.python}{suffix}"
+    )
     python = venv / "bin" / "python"
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)
@@ -49,8 +59,9 @@ def main() -> int:
         subprocess.check_call(
             [str(python), "-m", "pip", "install", "-q", *TEST_DEPS, *BUILD_DEPS], env=env
         )
+    folders = [args.folder, "loop-core"] if args.with_loop else [args.folder]
     rc = subprocess.call(
-        [str(python), str(ROOT / "tools" / "install_packages.py"), args.folder], env=env
+        [str(python), str(ROOT / "tools" / "install_packages.py"), *folders], env=env
     )
     if rc:
         return rc
