@@ -59,6 +59,12 @@ def main() -> int:
         subprocess.check_call(
             [str(python), "-m", "pip", "install", "-q", *TEST_DEPS, *BUILD_DEPS], env=env
         )
+    # The shared test fixtures (tools/testing), reinstalled each run as they change.
+    subprocess.check_call(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+         str(ROOT / "tools" / "testing")],
+        env=env,
+    )  # fmt: skip
     folders = [args.folder, "loop-core"] if args.with_loop else [args.folder]
     rc = subprocess.call(
         [str(python), str(ROOT / "tools" / "install_packages.py"), *folders], env=env

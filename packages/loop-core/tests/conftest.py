@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from corolla_testing import no_leaks
 
 import corolla.loop
+
+__all__ = ["no_leaks"]  # the shared leak check (tools/testing), autouse here
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
@@ -30,30 +29,6 @@ def need_tasks() -> None:
     """Skip until corolla.tasks.Task exists."""
     if not has_tasks():
         pytest.skip("corolla.tasks.Task not available yet")
-
-
-def _open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
-@pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
-    """Fail a test that leaves file descriptors open or threads running."""
-    gc.collect()
-    fds_before = _open_fds()
-    threads_before = set(threading.enumerate())
-    yield
-    gc.collect()
-    deadline = time.monotonic() + 10.0  # hang guard for threads that are finishing
-    extra = [t for t in threading.enumerate() if t not in threads_before]
-    for thread in extra:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    alive = [t.name for t in extra if t.is_alive()]
-    assert not alive, f"threads left running: {alive}"
-    leaked = _open_fds() - fds_before
-    # listdir itself opened (and closed) one fd; what is left must be gone.
-    leaked = {fd for fd in leaked if os.path.exists(f"/proc/self/fd/{fd}")}
-    assert not leaked, f"file descriptors leaked: {sorted(leaked)}"
 
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
