@@ -13,9 +13,22 @@ from mypy_extensions import mypyc_attr
 from corolla.streams._util import DEFAULT_LIMIT, Waiter, WaitFuture, creation_stack, event_loop
 
 _NL: Final = b"\n"
+_SMALL: Final = 4096
 
 BytesLike = bytes | bytearray | memoryview
 Separator = bytes | bytearray | memoryview | tuple[BytesLike, ...]
+
+
+def _take(buffer: bytearray, n: int) -> bytes:
+    """Remove and return the first ``n`` bytes of ``buffer`` (all of it if shorter)."""
+    if n >= len(buffer):
+        data = bytes(buffer)
+        buffer.clear()
+        return data
+    # Copying twice is cheaper than building two memoryviews for short pieces.
+    data = bytes(buffer[:n]) if n <= _SMALL else bytes(memoryview(buffer)[:n])
+    del buffer[:n]
+    return data
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -187,12 +200,7 @@ class StreamReader:
         if not buffer and not self._eof:
             await self._wait_for_data("read")
             buffer = self._buffer
-        if len(buffer) <= n:
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            data = bytes(memoryview(buffer)[:n])
-            del buffer[:n]
+        data = _take(buffer, n)
         self._maybe_resume()
         return data
 
@@ -223,13 +231,7 @@ class StreamReader:
             buffer = self._buffer
             end = buffer.find(_NL)
             if 0 <= end <= self._limit:
-                end += 1
-                if end == len(buffer):
-                    line = bytes(buffer)
-                    buffer.clear()
-                else:
-                    line = bytes(memoryview(buffer)[:end])
-                    del buffer[:end]
+                line = _take(buffer, end + 1)
                 self._maybe_resume()
                 return line
         try:
@@ -307,12 +309,7 @@ class StreamReader:
             await self._wait_for_data("readuntil")
         if start > self._limit:
             raise LimitOverrunError("Separator is found, but chunk is longer than limit", start)
-        if end == buflen:
-            chunk = bytes(buffer)
-            buffer.clear()
-        else:
-            chunk = bytes(memoryview(buffer)[:end])
-            del buffer[:end]
+        chunk = _take(buffer, end)
         self._maybe_resume()
         return chunk
 
@@ -335,13 +332,7 @@ class StreamReader:
                 self._buffer.clear()
                 raise IncompleteReadError(partial, n)
             await self._wait_for_data("readexactly")
-        buffer = self._buffer
-        if len(buffer) == n:
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            data = bytes(memoryview(buffer)[:n])
-            del buffer[:n]
+        data = _take(self._buffer, n)
         self._maybe_resume()
         return data
 
