@@ -8,8 +8,8 @@ functions are the stdlib's very objects, so ``except asyncio.CancelledError``
 and ``isinstance(x, asyncio.AbstractEventLoop)`` mean the same thing whichever
 ``asyncio`` a library imported.
 
-Names corolla does not provide yet (streams, subprocesses) are not here:
-nothing in this module stands in for a piece that is not built.
+``corolla.asyncio.subprocess`` mirrors ``asyncio.subprocess`` (``PIPE``,
+``Process``, ...) with corolla's own objects.
 """
 
 # The stdlib objects other libraries must share with us (DESIGN.md's
@@ -51,6 +51,16 @@ from corolla.queues import (
     QueueFull,
     QueueShutDown,
 )
+from corolla.streams import (
+    StreamReader,
+    StreamReaderProtocol,
+    StreamWriter,
+    open_connection,
+    open_unix_connection,
+    start_server,
+    start_unix_server,
+)
+from corolla.subprocess import create_subprocess_exec, create_subprocess_shell
 from corolla.sync import Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore
 from corolla.tasks import (
     ALL_COMPLETED,
@@ -158,6 +168,16 @@ __all__ = [
     "QueueEmpty",
     "QueueFull",
     "QueueShutDown",
+    # streams and subprocesses
+    "StreamReader",
+    "StreamWriter",
+    "StreamReaderProtocol",
+    "open_connection",
+    "start_server",
+    "open_unix_connection",
+    "start_unix_server",
+    "create_subprocess_exec",
+    "create_subprocess_shell",
     # protocols and transports
     "BaseProtocol",
     "Protocol",
