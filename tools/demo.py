@@ -4,7 +4,11 @@
 2. a task pipeline: producers and consumers around a bounded queue, with a
    semaphore and a task group (corolla's queues, sync and tasks packages),
    on each event loop;
-3. an HTTP/1.1 keep-alive server (a plain asyncio Protocol, unchanged code)
+3. child processes: ``cat`` children fed through stdin and read back
+   through stdout with ``create_subprocess_exec`` and the streams (corolla's
+   subprocess and streams packages on the corolla loop, asyncio's on the
+   others), checked byte for byte;
+4. an HTTP/1.1 keep-alive server (a plain asyncio Protocol, unchanged code)
    on each event loop, loaded by concurrent clients from a separate process
    over loopback; it reports requests per second and the server's CPU time
    per request.
@@ -148,7 +152,82 @@ def run_pipeline() -> None:
         print(f"  {name:8} {rate:12,.0f} items/s  ({rate / base:.2f}x stdlib)  sum {status}")
 
 
-# -- 3. HTTP server ---------------------------------------------------------
+# -- 3. child processes -----------------------------------------------------
+
+
+async def pipe_through_cat(
+    create_subprocess_exec: Callable[..., Any], children: int, size: int
+) -> tuple[int, int]:
+    """Pipe ``size`` bytes through each of ``children`` concurrent ``cat``s.
+
+    Returns (children whose output matched their input byte for byte, exit
+    codes that were not 0).
+    """
+    chunk = bytes(range(256)) * 256  # 64 KiB
+
+    async def one(seed: int) -> tuple[bool, int]:
+        proc = await create_subprocess_exec("cat", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        head = seed.to_bytes(4, "big")
+
+        async def feed() -> None:
+            proc.stdin.write(head)
+            for _ in range(size // len(chunk)):
+                proc.stdin.write(chunk)
+                await proc.stdin.drain()
+            proc.stdin.close()
+            await proc.stdin.wait_closed()
+
+        async def check() -> bool:
+            ok = await proc.stdout.readexactly(len(head)) == head
+            for _ in range(size // len(chunk)):
+                ok = ok and await proc.stdout.readexactly(len(chunk)) == chunk
+            rest: bytes = await proc.stdout.read()
+            return ok and rest == b""
+
+        writer = asyncio.ensure_future(feed())
+        ok = await check()
+        await writer
+        return ok, await proc.wait()
+
+    results = await asyncio.gather(*(one(i) for i in range(children)))
+    return sum(ok for ok, _ in results), sum(rc != 0 for _, rc in results)
+
+
+def subprocess_function(name: str) -> Callable[..., Any] | None:
+    if name != "corolla":
+        return asyncio.create_subprocess_exec
+    try:
+        from corolla.subprocess import create_subprocess_exec
+    except ImportError:
+        return None
+    return create_subprocess_exec
+
+
+def run_subprocesses() -> None:
+    children, size = 4, 32 << 20
+    print(f"\n== child processes: {children} concurrent `cat`s, {size >> 20} MiB each in and out")
+    base = math.nan
+    for name in LOOPS:
+        factory = loop_factory(name)
+        function = subprocess_function(name)
+        if factory is None or function is None:
+            print(f"  {name:8} not available")
+            continue
+        start = time.perf_counter()
+        with asyncio.Runner(loop_factory=factory) as runner:
+            matched, failed = runner.run(pipe_through_cat(function, children, size))
+        elapsed = time.perf_counter() - start
+        rate = 2 * children * size / elapsed / (1 << 20)
+        base = rate if name == "stdlib" else base
+        status = (
+            "all byte-exact"
+            if matched == children and not failed
+            else (f"ONLY {matched}/{children} byte-exact, {failed} bad exit codes")
+        )
+        print(f"  {name:8} {rate:8,.0f} MiB/s through pipes ({rate / base:.2f}x stdlib), {status}")
+
+
+# -- 4. HTTP server ---------------------------------------------------------
 
 BODY = b"hello from corolla\n"
 RESPONSE = (
@@ -352,6 +431,7 @@ def main() -> int:
         return 0
     show_packages()
     run_pipeline()
+    run_subprocesses()
     run_http(args.connections, args.requests)
     return 0
 
