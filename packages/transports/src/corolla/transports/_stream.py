@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import socket
 from typing import Any, Final
 
@@ -25,6 +26,12 @@ _MAX_IOV: Final = 512
 _WARN_AFTER_LOST: Final = 5
 
 # Errors that mean "the peer went away": not worth the exception handler.
+# The socket is read and written with os.read/os.readv/os.write/os.writev on
+# its descriptor: the same system calls' effect on a connected stream socket as
+# recv/recv_into/send/sendmsg without flags, but the os functions take their
+# arguments through the fast calling convention, while the socket methods
+# parse an argument tuple (about 10% of the instructions of a 1 KiB echo
+# request). Errors are the same OSError subclasses.
 _CONNECTION_ERRORS: Final = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 # Stands in for a protocol once its connection is gone, so that the protocol
@@ -149,7 +156,7 @@ class StreamCore:
 
     def _read_data(self, sock: socket.socket) -> None:
         try:
-            data = sock.recv(_MAX_READ)
+            data = os.read(self.fd, _MAX_READ)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -179,7 +186,7 @@ class StreamCore:
             self.fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
             return
         try:
-            n = sock.recv_into(buf)
+            n = os.readv(self.fd, (buf,))
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -245,7 +252,7 @@ class StreamCore:
             return
         if not self.buffer:
             try:
-                sent = sock.send(data)
+                sent = os.write(self.fd, data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except (SystemExit, KeyboardInterrupt):
@@ -281,13 +288,13 @@ class StreamCore:
         buffer = self.buffer
         try:
             if len(buffer) == 1:
-                sent = sock.send(buffer[0])
+                sent = os.write(self.fd, buffer[0])
             else:
                 if len(buffer) <= _MAX_IOV:
                     views = list(buffer)
                 else:
                     views = [buffer[i] for i in range(_MAX_IOV)]
-                sent = sock.sendmsg(views)
+                sent = os.writev(self.fd, views)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
