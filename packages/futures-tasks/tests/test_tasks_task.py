@@ -414,3 +414,64 @@ def test_subclass(loop: asyncio.AbstractEventLoop) -> None:
     task.tag = "x"  # type: ignore[attr-defined]
     assert run(loop, task) == 42
     assert repr(task).startswith("<MyTask")
+
+
+# -- waking up: resumed in Future.__await__, or thrown into --------------------------
+
+
+class _YieldsFuture:
+    """An awaitable of its own that yields a future and catches what is thrown in."""
+
+    def __init__(self, fut: Future[int]) -> None:
+        self.fut = fut
+
+    def __await__(self) -> Generator[Any, None, str]:
+        self.fut._asyncio_future_blocking = True
+        try:
+            yield self.fut
+        except ValueError:
+            return "thrown in"
+        return "resumed"
+
+
+def test_custom_awaitable_gets_the_exception_thrown_in(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        fut: Future[int] = Future(loop=loop)
+        loop.call_soon(fut.set_exception, ValueError("boom"))
+        assert await _YieldsFuture(fut) == "thrown in"
+        # Awaited by a stdlib task through __await__ first, then by a custom
+        # awaitable: the latter still gets the exception thrown in.
+        shared: Future[int] = Future(loop=loop)
+        observer = asyncio.Task(_await_and_ignore(shared), loop=loop)
+        await asyncio.sleep(0)
+        loop.call_soon(shared.set_exception, ValueError("again"))
+        assert await _YieldsFuture(shared) == "thrown in"
+        await observer
+
+    run(loop, main())
+
+
+async def _await_and_ignore(fut: Future[int]) -> None:
+    try:
+        await fut
+    except ValueError:
+        pass
+
+
+def test_cancelled_nested_task_keeps_its_traceback(loop: asyncio.AbstractEventLoop) -> None:
+    import traceback
+
+    async def nested() -> None:
+        await Future(loop=loop)  # the line that is interrupted
+
+    async def outer() -> None:
+        task = Task(nested(), loop=loop)
+        await asyncio.sleep(0)
+        task.cancel()
+        await task  # search target
+
+    with pytest.raises(asyncio.CancelledError) as info:
+        run(loop, outer())
+    text = "".join(traceback.format_tb(info.value.__traceback__))
+    assert "the line that is interrupted" in text
+    assert "await task  # search target" in text

@@ -13,6 +13,7 @@ import traceback
 import types
 import warnings
 from collections.abc import Callable, Generator
+from contextvars import copy_context
 from typing import Any, Final, cast, final
 
 from mypy_extensions import mypyc_attr
@@ -115,6 +116,9 @@ class FutureCore:
     _cbs: list[tuple[DoneCallback, contextvars.Context]] | None = None
     # True once __await__ yielded this future (read and cleared by Task).
     _own_await: bool = False
+    # A task's CancelledError as it left the coroutine, and its traceback.
+    _cancelled_orig: BaseException | None = None
+    _cancelled_tb: Any = None
 
     def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         if loop is None:
@@ -255,8 +259,11 @@ class FutureCore:
         if self._st != PENDING:
             loop.call_soon(fn, self, context=context)
             return
+        # Whoever got this future yielded (a stdlib task, say) took the
+        # yield: the mark for corolla's tasks must not outlive it.
+        self._own_await = False
         if context is None:
-            context = contextvars.copy_context()
+            context = copy_context()
         if self._cb0 is None:
             self._cb0 = fn
             self._ctx0 = context
@@ -356,7 +363,16 @@ class FutureCore:
             # wake-up, resuming it with send() raises the future's exception
             # right here, with its traceback, without a throw() (see Task).
             self._own_await = True
-            yield self
+            try:
+                yield self
+            except BaseException as thrown:
+                # Thrown in (by a stdlib task, say): a compiled generator's
+                # throw(exc) drops the traceback exc carried, so give this
+                # future's own error its traceback back.
+                tb = own_traceback(self, thrown)
+                if tb is None:
+                    raise
+                raise thrown.with_traceback(tb)  # noqa: B904 (the same exception)
             if self._st == PENDING:
                 raise RuntimeError("await wasn't used with future")
         if self._st == FINISHED and self._exception is None:
@@ -387,6 +403,15 @@ def schedule_callbacks(fut: FutureCore) -> None:
         fut._cbs = None
         for fn, ctx in cbs:
             loop.call_soon(fn, fut, context=ctx)
+
+
+def own_traceback(fut: FutureCore, exc: BaseException) -> Any:
+    """The traceback ``exc`` had as ``fut``'s own outcome, or None for another error."""
+    if exc is fut._exception:
+        return fut._exception_tb
+    if exc is fut._cancelled_orig:
+        return fut._cancelled_tb
+    return None
 
 
 def add_callback(fut: FutureCore, fn: DoneCallback, context: contextvars.Context) -> None:

@@ -12,6 +12,7 @@ import sys
 import traceback
 import types
 from collections.abc import Coroutine, Generator
+from contextvars import copy_context
 from typing import IO, Any, Final
 
 from mypy_extensions import mypyc_attr
@@ -108,9 +109,7 @@ class TaskCore(FutureCore):
             raise TypeError(f"a coroutine was expected, got {coro!r}")
         self._name = None if name is None else str(name)
         self._coro = coro
-        self._context: contextvars.Context = (
-            contextvars.copy_context() if context is None else context
-        )
+        self._context: contextvars.Context = copy_context() if context is None else context
         if eager_start and self._loop.is_running():
             self._eager_start()
         else:
@@ -332,6 +331,8 @@ def run_step(task: TaskCore, exc: BaseException | None) -> None:
         return
     except asyncio.CancelledError as cancelled:
         task._cancelled_exc = cancelled
+        task._cancelled_orig = cancelled
+        task._cancelled_tb = cancelled.__traceback__
         finish_cancel(task, None)
         return
     except (KeyboardInterrupt, SystemExit) as fatal:
