@@ -244,6 +244,10 @@ class TLSProtocol(asyncio.Protocol):
                         eof = True
                         break
                     protocol.data_received(chunk)  # type: ignore[attr-defined]
+                if not self._incoming.pending and not sslobj.pending():
+                    # Nothing left to decrypt: another read would only raise
+                    # SSLWantReadError (an exception per received message).
+                    break
         except ssl.SSLWantReadError:
             pass
         except ssl.SSLZeroReturnError:
@@ -273,8 +277,10 @@ class TLSProtocol(asyncio.Protocol):
         self.close()
 
     def _flush(self) -> None:
+        if not self._outgoing.pending:
+            return
         data = self._outgoing.read()
-        if data and self._transport is not None:
+        if self._transport is not None:
             self._transport.write(data)
 
     def _fatal(self, exc: BaseException, message: str | None = None) -> None:
