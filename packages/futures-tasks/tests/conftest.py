@@ -1,44 +1,31 @@
-"""Fixtures: every test runs on the stdlib loop and, once it exists, on corolla's."""
+"""Fixtures: every test runs on the stdlib loop and on corolla's (when installed),
+and must leave no file descriptors or threads behind.
+
+The loop parameters and the leak check come from the fixtures every corolla
+package shares (tools/testing, ``corolla_testing``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable, Iterator
 
 import pytest
+from corolla_testing import loop_params, no_leaks
+
+__all__ = ["loop", "loop_factory", "no_leaks"]
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
-def _corolla_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        module = importlib.import_module("corolla.loop")
-    except ImportError:
-        return None
-    factory = getattr(module, "new_event_loop", None)
-    # The corolla loop creates corolla tasks: it needs corolla.tasks.Task.
-    if not hasattr(importlib.import_module("corolla.tasks"), "Task"):
-        return None
-    return factory if callable(factory) else None
-
-
-LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop] | None] = {
-    "stdlib": asyncio.new_event_loop,
-    "corolla": _corolla_loop_factory(),
-}
-
-
-@pytest.fixture(params=sorted(LOOP_FACTORIES))
-def loop_factory(request: pytest.FixtureRequest) -> Callable[[], asyncio.AbstractEventLoop]:
-    factory = LOOP_FACTORIES[request.param]
-    if factory is None:
-        pytest.skip("corolla.loop.new_event_loop does not exist yet")
+@pytest.fixture(params=loop_params("stdlib", "corolla"))
+def loop_factory(request: pytest.FixtureRequest) -> LoopFactory:
+    factory: LoopFactory = request.param
     return factory
 
 
 @pytest.fixture
-def loop(
-    loop_factory: Callable[[], asyncio.AbstractEventLoop],
-) -> Iterator[asyncio.AbstractEventLoop]:
+def loop(loop_factory: LoopFactory) -> Iterator[asyncio.AbstractEventLoop]:
     loop = loop_factory()
     asyncio.set_event_loop(loop)
     try:
