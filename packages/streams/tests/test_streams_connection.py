@@ -510,3 +510,18 @@ def test_cancel_open_connection_drain_and_wait_closed(run: Runner) -> None:
             hold.set()
 
     run(main())
+
+
+def test_debug_mode_logs_flow_control(run: Runner, caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        asyncio.get_running_loop().set_debug(True)
+        p = StreamReaderProtocol(StreamReader())
+        with caplog.at_level("DEBUG", logger="corolla.streams"):
+            p.pause_writing()
+            p.resume_writing()
+        assert [r.getMessage().split()[-2:] for r in caplog.records] == [
+            ["pauses", "writing"],
+            ["resumes", "writing"],
+        ]
+
+    run(main())
