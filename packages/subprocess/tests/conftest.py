@@ -20,6 +20,13 @@ LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 def _factories() -> list[Any]:
     params: list[Any] = [pytest.param(asyncio.new_event_loop, id="stdlib")]
     try:
+        import uvloop
+    except ImportError:
+        params.append(pytest.param(None, id="uvloop", marks=pytest.mark.skip("no uvloop")))
+    else:
+        _warm_up(uvloop.new_event_loop)
+        params.append(pytest.param(uvloop.new_event_loop, id="uvloop"))
+    try:
         import corolla.loop as corolla_loop
     except ImportError:
         corolla_loop = None  # type: ignore[assignment]
@@ -29,6 +36,18 @@ def _factories() -> list[Any]:
     else:
         params.append(pytest.param(factory, id="corolla"))
     return params
+
+
+def _warm_up(factory: LoopFactory) -> None:
+    """Spawn one child through the loop's own machinery: uvloop keeps process-wide
+    descriptors from its first spawn on, which the fd snapshot must not count."""
+
+    async def spawn() -> None:
+        proc = await asyncio.create_subprocess_exec("true")
+        await proc.wait()
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(spawn())
 
 
 LOOP_FACTORIES = _factories()

@@ -33,7 +33,7 @@ class SubprocessStreamProtocol(FlowControlProtocol, asyncio.SubprocessProtocol):
         self.stdin: StreamWriter | None = None
         self.stdout: StreamReader | None = None
         self.stderr: StreamReader | None = None
-        self._transport: asyncio.SubprocessTransport | None = None
+        self._transport: Any = None
         self._process_exited = False
         self._pipe_fds: list[int] = []
         self._stdin_closed: asyncio.Future[None] = loop.create_future()
@@ -50,8 +50,8 @@ class SubprocessStreamProtocol(FlowControlProtocol, asyncio.SubprocessProtocol):
             info.append(f"stderr={self.stderr!r}")
         return "<" + " ".join(info) + ">"
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
+    def connection_made(self, transport: Any) -> None:
+        # Any loop's subprocess transport (uvloop's is not an asyncio.SubprocessTransport).
         self._transport = transport
         loop = self._loop
         stdout = transport.get_pipe_transport(1)
@@ -150,7 +150,7 @@ class Process:
 
     def __init__(
         self,
-        transport: asyncio.SubprocessTransport,
+        transport: Any,
         protocol: SubprocessStreamProtocol,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
@@ -168,12 +168,13 @@ class Process:
     @property
     def returncode(self) -> int | None:
         """The exit code once the process exited (negative: killed by that signal), else None."""
-        return self._transport.get_returncode()
+        code: int | None = self._transport.get_returncode()
+        return code
 
     async def wait(self) -> int:
         """Wait until the process exits and its pipes close; return the exit code."""
         await self._protocol._wait_closed()
-        code = self._transport.get_returncode()
+        code: int | None = self._transport.get_returncode()
         assert code is not None
         return code
 

@@ -146,21 +146,29 @@ class SubprocessCore:
             await Await(loop.connect_read_pipe(lambda: stderr, proc.stderr))
 
     def start_failed(self) -> None:
-        """The start failed: the protocol hears nothing more; unconnected pipes are closed."""
+        """The start failed: the protocol hears nothing more and the pipes are closed.
+
+        Only the child's exit is waited for then: a loop's pipe transport that
+        was cancelled half-way may never report its closing.
+        """
         self.protocol = None
         self.pending = None
         proc = self.proc
         files = (None, None, None) if proc is None else (proc.stdin, proc.stdout, proc.stderr)
-        for fd in list(self.pipes):
-            proto = self.pipes[fd]
-            if proto is None or proto.pipe is None:
-                if proto is not None:
-                    proto.core = None
-                    proto.disconnected = True
-                del self.pipes[fd]
-                file = files[fd]
-                if file is not None:
+        pipes = self.pipes
+        self.pipes = {}
+        for fd, proto in pipes.items():
+            if proto is not None:
+                proto.core = None
+                proto.disconnected = True
+                if proto.pipe is not None:
+                    proto.pipe.close()
+            file = files[fd]
+            if file is not None:
+                try:
                     file.close()
+                except OSError:
+                    pass  # the loop's transport closed the descriptor itself
         self._try_finish()
 
     def connected(self) -> None:
@@ -437,22 +445,53 @@ async def _start(
         args, shell, stdin=stdin, stdout=stdout, stderr=stderr, bufsize=bufsize, kwargs=kwargs
     )
     transport = SubprocessTransport(core, {"subprocess": core.proc})
+    # The pipes are connected in a task of their own that a cancellation of
+    # this call does not reach: a loop's connect_*_pipe is never interrupted
+    # half-way; a cancelled start waits for it, then undoes it.
+    connecting = loop.create_task(core.connect_pipes())
+    settled: asyncio.Future[None] = loop.create_future()
+    connecting.add_done_callback(_Settle(settled))
     failure: BaseException | None = None
     try:
-        await Await(core.connect_pipes())
-        core.connected()
+        await Await(settled)
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:
         failure = exc
     if failure is None:
-        return transport
-    # Kill the child and collect it before giving up (no await inside the
-    # except clause above: a compiled coroutine must not re-raise after one).
+        failure = asyncio.CancelledError() if connecting.cancelled() else connecting.exception()
+    if failure is None:
+        try:
+            core.connected()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            failure = exc
+        if failure is None:
+            return transport
+    elif not connecting.done():
+        settled = loop.create_future()
+        connecting.add_done_callback(_Settle(settled))
+        await Await(settled)
+        if not connecting.cancelled():
+            connecting.exception()  # retrieved: the start failed anyway
+    # Kill the child and collect it before giving up (no await inside an
+    # except clause: a compiled coroutine must not re-raise after one).
     core.start_failed()
     transport.close()
     await Await(core.wait())
     raise failure
+
+
+class _Settle:
+    """Done callback: resolves ``future`` (once)."""
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+
+    def __call__(self, task: asyncio.Future[Any]) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
 
 
 async def subprocess_exec(
