@@ -179,3 +179,34 @@ def test_regular_file_is_refused(run: Runner) -> None:
             assert not f.closed
 
     run(main())
+
+
+@pytest.mark.parametrize("direction", ["read", "write"])
+def test_cancelled_connect_pipe_closes_the_pipe(run: Runner, direction: str) -> None:
+    # Regression: the compiled error path called close() natively on the
+    # public transport class (an interpreted asyncio base with __slots__) and
+    # crashed the interpreter.
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        keep, pipe = (
+            (w, os.fdopen(r, "rb", buffering=0))
+            if direction == "read"
+            else (r, os.fdopen(w, "wb", buffering=0))
+        )
+        connect = ct.connect_read_pipe if direction == "read" else ct.connect_write_pipe
+        task = asyncio.ensure_future(connect(loop, asyncio.Protocol, pipe))
+        await asyncio.sleep(0)
+        task.cancel()
+        try:
+            transport, _ = await task
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+        else:  # the connection won the race: close it ourselves
+            transport.close()
+            await asyncio.sleep(0)
+            outcome = "connected"
+        os.close(keep)
+        return outcome
+
+    assert run(main()) in ("cancelled", "connected")

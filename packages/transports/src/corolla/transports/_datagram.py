@@ -429,7 +429,11 @@ async def create_datagram_endpoint(
         )
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
-    transport = DatagramSocketTransport(loop, sock, protocol, address, waiter, connected=connected)
+    # Typed as the interface: compiled code must call the public class's
+    # methods through Python (a native call on it crashes; see _pipes.py).
+    transport: asyncio.DatagramTransport = DatagramSocketTransport(
+        loop, sock, protocol, address, waiter, connected=connected
+    )
     try:
         await waiter
     except BaseException:

@@ -550,7 +550,10 @@ async def connect_read_pipe(
     """
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
-    transport = ReadPipeTransport(loop, pipe, protocol, waiter)
+    # Typed as the interface: compiled code must call the public class's
+    # methods through Python, as a native call on it crashes (its base is an
+    # interpreted asyncio class with __slots__).
+    transport: asyncio.ReadTransport = ReadPipeTransport(loop, pipe, protocol, waiter)
     try:
         await waiter
     except BaseException:
@@ -570,7 +573,8 @@ async def connect_write_pipe(
     """
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
-    transport = WritePipeTransport(loop, pipe, protocol, waiter)
+    # Typed as the interface: see connect_read_pipe.
+    transport: asyncio.WriteTransport = WritePipeTransport(loop, pipe, protocol, waiter)
     try:
         await waiter
     except BaseException:
