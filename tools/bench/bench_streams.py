@@ -20,7 +20,6 @@ Run alone: python tools/bench/bench_streams.py  (prints ops/s and corolla/stdlib
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 

@@ -438,6 +438,30 @@ def test_exception_handler_get_set_and_errors(
     assert any_loop.get_exception_handler() is None
 
 
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+
+def test_custom_exception_handler_runs_in_the_failing_callbacks_context(
+    loop: corolla.loop.EventLoop,
+) -> None:
+    # As asyncio does since 3.13: a handler that logs a request id set in a
+    # context variable sees the id of the callback (or task) that failed.
+    seen: list[str] = []
+    loop.set_exception_handler(lambda _loop, _ctx: seen.append(request_id.get()))
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    ctx = contextvars.copy_context()
+    ctx.run(request_id.set, "req-42")
+    loop.call_soon(fail, context=ctx)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    # Without a task, future or handle in the context: the caller's context.
+    loop.call_exception_handler({"message": "no owner"})
+    assert seen == ["req-42", "none"]
+
+
 def test_default_exception_handler_without_exception(
     any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
 ) -> None:

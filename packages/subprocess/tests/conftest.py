@@ -1,41 +1,24 @@
-"""Loop factories and watch modes the tests run on; fd, thread and zombie checks."""
+"""Loops and watch modes the tests run on; fd, thread and zombie checks.
+
+The loop factories, ``Runner`` and the fd/thread leak check are the fixtures
+every corolla package shares (tools/testing, ``corolla_testing``); this
+package adds the child-watching modes and the zombie check.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
+from corolla_testing import LoopFactory, Runner, loop_factory, no_leaks
 
 from corolla.subprocess import _watch
 
-LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-
-
-def _factories() -> list[Any]:
-    params: list[Any] = [pytest.param(asyncio.new_event_loop, id="stdlib")]
-    try:
-        import uvloop
-    except ImportError:
-        params.append(pytest.param(None, id="uvloop", marks=pytest.mark.skip("no uvloop")))
-    else:
-        _warm_up(uvloop.new_event_loop)
-        params.append(pytest.param(uvloop.new_event_loop, id="uvloop"))
-    try:
-        import corolla.loop as corolla_loop
-    except ImportError:
-        corolla_loop = None  # type: ignore[assignment]
-    factory = getattr(corolla_loop, "new_event_loop", None)
-    if factory is None:
-        params.append(pytest.param(None, id="corolla", marks=pytest.mark.skip("no corolla loop")))
-    else:
-        params.append(pytest.param(factory, id="corolla"))
-    return params
+__all__ = ["loop_factory", "no_leaks", "no_zombies", "run", "watch_mode"]
 
 
 def _warm_up(factory: LoopFactory) -> None:
@@ -50,17 +33,12 @@ def _warm_up(factory: LoopFactory) -> None:
         runner.run(spawn())
 
 
-LOOP_FACTORIES = _factories()
-
-
-def _open_fds() -> set[str]:
-    result = set()
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            result.add(f"{name}->{os.readlink(f'/proc/self/fd/{name}')}")
-        except OSError:
-            pass
-    return result
+try:
+    import uvloop
+except ImportError:
+    pass
+else:
+    _warm_up(uvloop.new_event_loop)
 
 
 def zombie_children() -> list[int]:
@@ -82,45 +60,15 @@ def zombie_children() -> list[int]:
     return zombies
 
 
-def live_children() -> list[int]:
-    me = os.getpid()
-    children = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == me:
-            children.append(int(name))
-    return children
-
-
 @pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
-    """Every test leaves no fd open, no watcher thread running and no zombie child."""
-    gc.collect()
-    before = _open_fds()
+def no_zombies() -> Iterator[None]:
+    """Every test collects every child it started (watcher threads are let finish first)."""
     threads_before = set(threading.enumerate())
     yield
-    gc.collect()
-    deadline = time.monotonic() + 10.0  # hang guard only
+    deadline = time.monotonic() + 10.0  # a hang guard only
     for thread in [t for t in threading.enumerate() if t not in threads_before]:
         thread.join(max(0.0, deadline - time.monotonic()))
-    leaked = _open_fds() - before
-    assert not leaked, f"file descriptors leaked: {sorted(leaked)}"
     assert not zombie_children(), f"zombie children: {zombie_children()}"
-    alive = [t.name for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    assert not alive, f"threads left running: {alive}"
-
-
-@pytest.fixture(params=LOOP_FACTORIES)
-def loop_factory(request: pytest.FixtureRequest) -> LoopFactory:
-    factory: LoopFactory = request.param
-    return factory
 
 
 @pytest.fixture(params=["pidfd", "thread"])
@@ -133,28 +81,7 @@ def watch_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     _watch.set_watch_mode(old)
 
 
-class Runner:
-    """Runs coroutines on a fresh loop; records what reaches the exception handler."""
-
-    def __init__(self, factory: LoopFactory) -> None:
-        self.factory = factory
-        self.errors: list[dict[str, Any]] = []
-
-    def __call__(self, coro: Coroutine[Any, Any, Any], *, allow_errors: bool = False) -> Any:
-        def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-            self.errors.append(context)
-
-        async def main() -> Any:
-            asyncio.get_running_loop().set_exception_handler(handler)
-            return await asyncio.wait_for(coro, 30)
-
-        with asyncio.Runner(loop_factory=self.factory) as r:
-            result = r.run(main())
-        if not allow_errors:
-            assert not self.errors, self.errors
-        return result
-
-
 @pytest.fixture
 def run(loop_factory: LoopFactory, watch_mode: str) -> Runner:
+    """Run a coroutine on a fresh loop of the parametrized kind and watch mode."""
     return Runner(loop_factory)

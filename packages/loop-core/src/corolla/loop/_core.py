@@ -1231,7 +1231,13 @@ class LoopCore:
                 logger.error("Exception in default exception handler", exc_info=True)
             return
         try:
-            handler(self, context)
+            # A custom handler runs in the context of what failed (the task,
+            # future or callback), so it sees that code's context variables.
+            run_in = _context_of(context)
+            if run_in is None:
+                handler(self, context)
+            else:
+                run_in.run(handler, self, context)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -1559,14 +1565,38 @@ def _dispatch(self: LoopCore, fd: int, readable: bool, writable: bool) -> None:
                 self._ready.append(handle)
 
 
+def _context_of(context: dict[str, Any]) -> Context | None:
+    """The context of the task, future or handle an error context names, if any."""
+    for key in ("task", "future", "handle"):
+        thing = context.get(key)
+        if thing is None:
+            continue
+        get_context = getattr(thing, "get_context", None)
+        if get_context is None:
+            return None
+        ctx = get_context()
+        return ctx if isinstance(ctx, Context) else None
+    return None
+
+
 def _poll(self: LoopCore, timeout: float) -> None:
     epoll = self._epoll
     if epoll is not None:
         try:
-            events = epoll.poll(timeout, _MAX_EVENTS)
+            # Typed loosely on purpose: compiled, the fd stays the int object
+            # epoll made (no unboxing to look it up in ``_readers`` again).
+            events: list[tuple[Any, int]] = epoll.poll(timeout, _MAX_EVENTS)
         except InterruptedError:
             return
+        readers = self._readers
+        ready = self._ready
         for fd, ev in events:
+            if ev == _EPOLLIN:
+                # The common case, inline: a registered reader's fd is readable.
+                handle = readers.get(fd)
+                if handle is not None and not handle._cancelled:
+                    ready.append(handle)
+                    continue
             _dispatch(
                 self,
                 fd,

@@ -8,10 +8,14 @@ import sys
 import traceback
 from collections.abc import Callable
 from contextvars import Context, copy_context
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from corolla.loop._core import LoopCore
+
+# Context.run as an unbound method, called directly: compiled, ``ctx.run(f)``
+# looks the method up on the type on every call; this does it once.
+_context_run: Final = Context.run
 
 
 def _noop(*args: object) -> None:
@@ -102,9 +106,9 @@ class Handle:
         try:
             args = self._args
             if args:
-                self._context.run(self._callback, *args)
+                _context_run(self._context, self._callback, *args)
             else:
-                self._context.run(self._callback)
+                _context_run(self._context, self._callback)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
