@@ -76,6 +76,8 @@ CI_MODULES = [
     "test_sendfile",
     "test_server",
     "test_sock_lowlevel",
+    "test_ssl",
+    "test_sslproto",
     "test_streams",
     "test_subprocess",
     "test_taskgroups",

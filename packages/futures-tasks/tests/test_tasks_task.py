@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import corolla.tasks
 from corolla.futures import Future
 from corolla.tasks import Task
 
@@ -475,3 +476,45 @@ def test_cancelled_nested_task_keeps_its_traceback(loop: asyncio.AbstractEventLo
     text = "".join(traceback.format_tb(info.value.__traceback__))
     assert "the line that is interrupted" in text
     assert "await task  # search target" in text
+
+
+@pytest.mark.skipif(
+    not corolla.tasks.COMPILED,
+    reason="interpreted, the task's own step frames (linked by f_back) keep it in a cycle",
+)
+def test_cancelled_task_freed_once_its_error_was_handed_out(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # The CancelledError the task got from its coroutine is handed out by
+    # result() into a frame that holds the task (as wait_for's does): the
+    # task must not keep that error alive in turn, or the task, the frame
+    # and whatever the coroutine held (sockets, an SSLContext) wait for gc.
+    import weakref
+
+    class Resource:
+        pass
+
+    async def holds(resource: Resource) -> None:
+        await Future(loop=loop)
+
+    async def main() -> tuple[weakref.ref[Task[None]], weakref.ref[Resource]]:
+        resource = Resource()
+        task = Task(holds(resource), loop=loop)
+        refs = weakref.ref(task), weakref.ref(resource)
+        del resource
+        await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await asyncio.sleep(0)
+            task.result()
+        except asyncio.CancelledError:
+            pass
+        return refs
+
+    gc.disable()
+    try:
+        task_ref, resource_ref = run(loop, main())
+        assert task_ref() is None
+        assert resource_ref() is None
+    finally:
+        gc.enable()

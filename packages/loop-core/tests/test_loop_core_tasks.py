@@ -228,6 +228,29 @@ def test_task_exception_reported_when_never_retrieved(loop: EventLoop) -> None:
     assert any(isinstance(c.get("exception"), ValueError) for c in contexts)
 
 
+def test_finished_callback_released_before_the_next_one_runs(loop: EventLoop) -> None:
+    # asyncio's C Task has no interpreted frames that could keep it in a
+    # reference cycle: it is freed as soon as the loop lets go of its step,
+    # and its "never retrieved" report must reach the handler before the
+    # next callback of the same batch runs, in the failed task's context
+    # (where the Task can tell it: get_context() is new in 3.12).
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+    seen: list[tuple[str, str]] = []
+    loop.set_exception_handler(lambda _loop, ctx: seen.append((ctx["message"], request_id.get())))
+
+    async def fail() -> None:
+        request_id.set("req-7")
+        raise ValueError("nobody looks")
+
+    async def main() -> list[tuple[str, str]]:
+        asyncio.Task(fail())  # dropped on purpose
+        await asyncio.sleep(0)  # the task's step and this wake-up: one batch
+        return list(seen)
+
+    expected_id = "req-7" if hasattr(asyncio.Task, "get_context") else "-"
+    assert loop.run_until_complete(main()) == [("Task exception was never retrieved", expected_id)]
+
+
 # ------------------------------------------------------------- runner and run
 
 

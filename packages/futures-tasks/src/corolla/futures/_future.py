@@ -12,6 +12,7 @@ import threading
 import traceback
 import types
 import warnings
+import weakref
 from collections.abc import Callable, Generator
 from contextvars import copy_context
 from typing import Any, Final, cast, final
@@ -116,8 +117,12 @@ class FutureCore:
     _cbs: list[tuple[DoneCallback, contextvars.Context]] | None = None
     # True once __await__ yielded this future (read and cleared by Task).
     _own_await: bool = False
-    # A task's CancelledError as it left the coroutine, and its traceback.
-    _cancelled_orig: BaseException | None = None
+    # A task's CancelledError as it left the coroutine (weakly: whoever gets
+    # it from result() extends its traceback with frames that may hold this
+    # task, a cycle that would keep the task and those frames' locals, such as
+    # sockets or an SSLContext, alive until a garbage collection), and its
+    # traceback.
+    _cancelled_orig: weakref.ref[BaseException] | None = None
     _cancelled_tb: Any = None
 
     def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -409,7 +414,8 @@ def own_traceback(fut: FutureCore, exc: BaseException) -> Any:
     """The traceback ``exc`` had as ``fut``'s own outcome, or None for another error."""
     if exc is fut._exception:
         return fut._exception_tb
-    if exc is fut._cancelled_orig:
+    orig = fut._cancelled_orig
+    if orig is not None and exc is orig():
         return fut._cancelled_tb
     return None
 

@@ -11,6 +11,7 @@ import linecache
 import sys
 import traceback
 import types
+import weakref
 from collections.abc import Coroutine, Generator
 from contextvars import copy_context
 from typing import IO, Any, Final
@@ -331,7 +332,10 @@ def run_step(task: TaskCore, exc: BaseException | None) -> None:
         return
     except asyncio.CancelledError as cancelled:
         task._cancelled_exc = cancelled
-        task._cancelled_orig = cancelled
+        try:
+            task._cancelled_orig = weakref.ref(cancelled)
+        except TypeError:  # a subclass with __slots__ and no __weakref__
+            task._cancelled_orig = None
         task._cancelled_tb = cancelled.__traceback__
         finish_cancel(task, None)
         return

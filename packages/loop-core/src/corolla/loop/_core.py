@@ -27,7 +27,7 @@ import warnings
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextvars import Context
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from mypy_extensions import mypyc_attr
 
@@ -1680,14 +1680,20 @@ def _run_once(self: LoopCore) -> None:
         return
     # Callbacks scheduled from here on go to a fresh list: the next iteration.
     self._ready = []
-    ntodo = len(ready)
+    # Each slot is emptied as its handle is taken, so a handle that ran is
+    # released before the next one runs: a task that finished with an error
+    # nobody retrieves is reported at once (and frees its resources), as on
+    # the stdlib loop, not when the whole batch is done.
+    batch = cast("list[Handle | None]", ready)
+    ntodo = len(batch)
     i = 0
     try:
         if self._debug:
             while i < ntodo:
-                handle = ready[i]
+                handle = batch[i]
+                batch[i] = None
                 i += 1
-                if handle._cancelled:
+                if handle is None or handle._cancelled:
                     continue
                 started = time.monotonic()
                 handle._run()
@@ -1696,9 +1702,10 @@ def _run_once(self: LoopCore) -> None:
                     logger.warning("Executing %s took %.3f seconds", handle, took)
         else:
             while i < ntodo:
-                handle = ready[i]
+                handle = batch[i]
+                batch[i] = None
                 i += 1
-                if not handle._cancelled:
+                if handle is not None and not handle._cancelled:
                     handle._run()
     except BaseException:
         # KeyboardInterrupt/SystemExit: what did not run yet stays first in line.
