@@ -105,10 +105,18 @@ class Handle:
     def _run(self) -> None:
         try:
             args = self._args
-            if args:
-                _context_run(self._context, self._callback, *args)
-            else:
+            nargs = len(args)
+            # Fixed arities spelled out: compiled, ``f(*args)`` builds a list
+            # and then a tuple and calls through the slow tuple protocol;
+            # these are plain vectorcalls.
+            if nargs == 0:
                 _context_run(self._context, self._callback)
+            elif nargs == 1:
+                _context_run(self._context, self._callback, args[0])
+            elif nargs == 2:
+                _context_run(self._context, self._callback, args[0], args[1])
+            else:
+                _context_run(self._context, self._callback, *args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
