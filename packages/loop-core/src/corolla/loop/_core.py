@@ -58,6 +58,9 @@ _SENDFILE_FALLBACK_CHUNK: Final = 256 * 1024
 _monotonic: Final = time.monotonic
 _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
+# The builtin, bound once: compiled, ``callable(x)`` looks ``callable`` up on
+# the builtins module on every call (call_soon's check of its argument).
+_callable: Final = callable
 
 
 def _debug_from_environment() -> bool:
@@ -287,7 +290,7 @@ class LoopCore:
         """Run ``callback(*args)`` on the next loop iteration, in FIFO order."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        if self._debug or not callable(callback):
+        if self._debug or not _callable(callback):
             _check_thread(self)
             self._check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
@@ -300,7 +303,7 @@ class LoopCore:
         """Like ``call_soon`` but callable from any thread; wakes the loop up."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        if self._debug or not callable(callback):
+        if self._debug or not _callable(callback):
             self._check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
         self._ready.append(handle)
@@ -1362,7 +1365,7 @@ def _call_at(  # noqa: PLR0917
 ) -> TimerHandle:
     if self._closed:
         raise RuntimeError("Event loop is closed")
-    if self._debug or not callable(callback):
+    if self._debug or not _callable(callback):
         _check_thread(self)
         self._check_callback(callback, method)
     timer = TimerHandle(float(when), callback, args, self, context)
