@@ -52,6 +52,16 @@ _MAX_EVENTS: Final = 1024
 _MAX_SELECT_TIMEOUT: Final = 24 * 3600.0
 _SENDFILE_FALLBACK_CHUNK: Final = 256 * 1024
 
+# Hot stdlib functions bound once: compiled, ``time.monotonic()`` is an
+# attribute lookup on the module object on every call (a few hundred
+# instructions); a Final module-level name is a C static.
+_monotonic: Final = time.monotonic
+_heappush: Final = heapq.heappush
+_heappop: Final = heapq.heappop
+# The builtin, bound once: compiled, ``callable(x)`` looks ``callable`` up on
+# the builtins module on every call (call_soon's check of its argument).
+_callable: Final = callable
+
 
 def _debug_from_environment() -> bool:
     return bool(sys.flags.dev_mode) or (
@@ -222,7 +232,7 @@ class LoopCore:
 
     def time(self) -> float:
         """The loop's monotonic clock, in seconds."""
-        return time.monotonic()
+        return _monotonic()
 
     def is_running(self) -> bool:
         """True while ``run_forever`` (or ``run_until_complete``) is on the stack."""
@@ -280,7 +290,7 @@ class LoopCore:
         """Run ``callback(*args)`` on the next loop iteration, in FIFO order."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        if self._debug or not callable(callback):
+        if self._debug or not _callable(callback):
             _check_thread(self)
             self._check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
@@ -293,7 +303,7 @@ class LoopCore:
         """Like ``call_soon`` but callable from any thread; wakes the loop up."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        if self._debug or not callable(callback):
+        if self._debug or not _callable(callback):
             self._check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
         self._ready.append(handle)
@@ -310,7 +320,7 @@ class LoopCore:
         """Run ``callback(*args)`` after ``delay`` seconds (a negative delay means now)."""
         if delay is None:
             raise TypeError("delay must not be None")
-        return _call_at(self, time.monotonic() + delay, callback, args, context, "call_later")
+        return _call_at(self, _monotonic() + delay, callback, args, context, "call_later")
 
     def call_at(
         self,
@@ -1355,12 +1365,12 @@ def _call_at(  # noqa: PLR0917
 ) -> TimerHandle:
     if self._closed:
         raise RuntimeError("Event loop is closed")
-    if self._debug or not callable(callback):
+    if self._debug or not _callable(callback):
         _check_thread(self)
         self._check_callback(callback, method)
     timer = TimerHandle(float(when), callback, args, self, context)
     timer._scheduled = True
-    heapq.heappush(self._scheduled, timer)
+    _heappush(self._scheduled, timer)
     return timer
 
 
@@ -1634,14 +1644,14 @@ def _run_once(self: LoopCore) -> None:
     else:
         while scheduled and scheduled[0]._cancelled:
             self._timer_cancelled_count -= 1
-            heapq.heappop(scheduled)._scheduled = False
+            _heappop(scheduled)._scheduled = False
 
     ready = self._ready
     timeout: float
     if ready or self._stopping:
         timeout = 0.0
     elif scheduled:
-        timeout = scheduled[0]._when - time.monotonic()
+        timeout = scheduled[0]._when - _monotonic()
         if timeout < 0.0:
             timeout = 0.0
         elif timeout > _MAX_SELECT_TIMEOUT:
@@ -1655,21 +1665,21 @@ def _run_once(self: LoopCore) -> None:
         # callbacks are already in the ready list; the eventfd is drained later.)
         pass
     elif self._debug and timeout != 0.0:
-        started = time.monotonic()
+        started = _monotonic()
         _poll(self, timeout)
-        took = time.monotonic() - started
+        took = _monotonic() - started
         if took >= 1.0:
             logger.log(logging.INFO, "poll %.3f ms took %.3f ms", timeout * 1e3, took * 1e3)
     else:
         _poll(self, timeout)
 
     if scheduled:
-        end = time.monotonic() + self._clock_resolution
+        end = _monotonic() + self._clock_resolution
         while scheduled:
             timer = scheduled[0]
             if timer._when >= end:
                 break
-            heapq.heappop(scheduled)
+            _heappop(scheduled)
             timer._scheduled = False
             if timer._cancelled:
                 self._timer_cancelled_count -= 1
@@ -1695,9 +1705,9 @@ def _run_once(self: LoopCore) -> None:
                 i += 1
                 if handle is None or handle._cancelled:
                     continue
-                started = time.monotonic()
+                started = _monotonic()
                 handle._run()
-                took = time.monotonic() - started
+                took = _monotonic() - started
                 if took >= self.slow_callback_duration:
                     logger.warning("Executing %s took %.3f seconds", handle, took)
         else:

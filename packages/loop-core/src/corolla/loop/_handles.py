@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 # Context.run as an unbound method, called directly: compiled, ``ctx.run(f)``
 # looks the method up on the type on every call; this does it once.
 _context_run: Final = Context.run
+# Bound once as a C static: a from-imported name is a dict lookup in the
+# module's globals on every call.
+_copy_context: Final = copy_context
 
 
 def _noop(*args: object) -> None:
@@ -62,7 +65,7 @@ class Handle:
         self._callback: Callable[..., object] = callback
         self._args: tuple[object, ...] = args
         self._loop = loop
-        self._context: Context = copy_context() if context is None else context
+        self._context: Context = _copy_context() if context is None else context
         self._cancelled = False
         self._repr: str = ""
         self._source_traceback: traceback.StackSummary | None = None
@@ -105,10 +108,18 @@ class Handle:
     def _run(self) -> None:
         try:
             args = self._args
-            if args:
-                _context_run(self._context, self._callback, *args)
-            else:
+            nargs = len(args)
+            # Fixed arities spelled out: compiled, ``f(*args)`` builds a list
+            # and then a tuple and calls through the slow tuple protocol;
+            # these are plain vectorcalls.
+            if nargs == 0:
                 _context_run(self._context, self._callback)
+            elif nargs == 1:
+                _context_run(self._context, self._callback, args[0])
+            elif nargs == 2:
+                _context_run(self._context, self._callback, args[0], args[1])
+            else:
+                _context_run(self._context, self._callback, *args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
