@@ -448,46 +448,58 @@ def handle_yield(task: TaskCore, result: Any) -> None:
         # missing attribute raises and catches an AttributeError inside.
         task._loop.call_soon(task._step, context=task._context)
         return
-    loop = task._loop
     if isinstance(result, FutureCore):
-        # corolla's own futures and tasks: no attribute lookups by name.
-        blocking: Any = result._asyncio_future_blocking
-        result_loop: Any = result._loop
+        # corolla's own futures and tasks: native field access throughout.
+        wait_on_own(task, result)
+        return
+    blocking = getattr(result, "_asyncio_future_blocking", None)
+    if blocking is None:
+        _handle_bad_yield(task, result)
+        return
+    if not _can_wait_on(task, result, get_loop_of(result), blocking):
+        return
+    result._asyncio_future_blocking = False
+    task._waiter_is_own_await = False
+    result.add_done_callback(task._wakeup, context=task._context)
+    task._fut_waiter = result
+    if task._must_cancel and result.cancel(msg=task._cancel_message):
+        task._must_cancel = False
+
+
+def wait_on_own(task: TaskCore, fut: FutureCore) -> None:
+    """handle_yield for a future or task of corolla's own classes."""
+    if not _can_wait_on(task, fut, fut._loop, fut._asyncio_future_blocking):
+        return
+    fut._asyncio_future_blocking = False
+    task._waiter_is_own_await = fut._own_await
+    fut._own_await = False
+    if type(fut) in PLAIN_TYPES and fut._st == PENDING:
+        # Our own classes (no overridden add_done_callback): straight in.
+        add_callback(fut, task._wakeup, task._context)
     else:
-        blocking = getattr(result, "_asyncio_future_blocking", None)
-        if blocking is None:
-            _handle_bad_yield(task, result)
-            return
-        result_loop = get_loop_of(result)
-    if result_loop is not loop:
+        fut.add_done_callback(task._wakeup, context=task._context)
+    task._fut_waiter = fut
+    if task._must_cancel and fut.cancel(msg=task._cancel_message):
+        task._must_cancel = False
+
+
+def _can_wait_on(task: TaskCore, result: Any, result_loop: Any, blocking: Any) -> bool:
+    """False (with the error rescheduled into the task) for a yield it cannot wait on."""
+    if result_loop is not task._loop:
         _reschedule_with(
             task, RuntimeError(f"Task {task!r} got Future {result!r} attached to a different loop")
         )
-        return
+        return False
     if not blocking:
         _reschedule_with(
             task,
             RuntimeError(f"yield was used instead of yield from in task {task!r} with {result!r}"),
         )
-        return
+        return False
     if result is task:
         _reschedule_with(task, RuntimeError(f"Task cannot await on itself: {task!r}"))
-        return
-    result._asyncio_future_blocking = False
-    if isinstance(result, FutureCore):
-        task._waiter_is_own_await = result._own_await
-        result._own_await = False
-        if type(result) in PLAIN_TYPES and result._st == PENDING:
-            # Our own classes (no overridden add_done_callback): straight in.
-            add_callback(result, task._wakeup, task._context)
-        else:
-            result.add_done_callback(task._wakeup, context=task._context)
-    else:
-        task._waiter_is_own_await = False
-        result.add_done_callback(task._wakeup, context=task._context)
-    task._fut_waiter = result
-    if task._must_cancel and result.cancel(msg=task._cancel_message):
-        task._must_cancel = False
+        return False
+    return True
 
 
 def _handle_bad_yield(task: TaskCore, result: Any) -> None:
