@@ -27,7 +27,7 @@ from pathlib import Path
 from repo import PACKAGES_DIR, ROOT
 
 TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis", "trustme", "uvloop"]
-BUILD_DEPS = ["hatchling>=1.27", "mypy>=1.15", "setuptools>=70"]
+BUILD_DEPS = ["hatchling>=1.27", "mypy>=2.4", "setuptools>=70"]
 
 
 def main() -> int:

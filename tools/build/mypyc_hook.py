@@ -25,7 +25,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MYPY_REQUIREMENT = "mypy>=1.15"
+# 2.4: compiled `await` resumes through PyIter_Send (corolla.tasks relies on it:
+# its Task awaits a bare coroutine, which older mypyc would resume through a
+# tp_iternext slot that coroutines do not have).
+MYPY_REQUIREMENT = "mypy>=2.4"
+MYPY_MINIMUM = (2, 4)
 SETUPTOOLS_REQUIREMENT = "setuptools>=70"
 
 
@@ -90,9 +94,18 @@ class CorollaMypycHook(BuildHookInterface):  # type: ignore[type-arg,unused-igno
         if not modules:
             return
         # Imported here: the build environment only has them when compiling.
+        import mypy.version
         from mypyc.build import mypycify
         from setuptools import Distribution
         from setuptools.command.build_ext import build_ext
+
+        # Builds often run without isolation (tools/install_packages.py): an
+        # older mypy in the environment must stop the build, not make a module
+        # that crashes (see MYPY_REQUIREMENT).
+        version = mypy.version.__version__
+        found = tuple(int(part) for part in version.split("+")[0].split(".")[:2])
+        if found < MYPY_MINIMUM:
+            raise RuntimeError(f"corolla: compiling needs {MYPY_REQUIREMENT}, found mypy {version}")
 
         root = Path(self.root).resolve()
         work = Path(tempfile.mkdtemp(prefix="corolla-mypyc-"))
