@@ -39,7 +39,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 IMPLS = ("stdlib", "corolla", "uvloop")
 MARK = "@@corolla-bench@@ "
-COROLLA_PACKAGES = ("loop", "futures", "tasks", "sync", "queues", "transports", "streams")
+COROLLA_PACKAGES = (
+    "loop", "futures", "tasks", "sync", "queues", "transports", "streams", "subprocess",
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------

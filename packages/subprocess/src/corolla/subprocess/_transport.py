@@ -494,6 +494,31 @@ class _Settle:
             self.future.set_result(None)
 
 
+def _check_popen_options(
+    *,
+    universal_newlines: bool,
+    shell: bool,
+    shell_wanted: bool,
+    bufsize: int,
+    text: bool | None,
+    encoding: str | None,
+    errors: str | None,
+) -> None:
+    """Refuse text-mode pipes and a ``shell`` other than the method's (asyncio's order)."""
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if shell != shell_wanted:
+        raise ValueError(f"shell must be {shell_wanted}")
+    if bufsize != 0:
+        raise ValueError("bufsize must be 0")
+    if text:
+        raise ValueError("text must be False")
+    if encoding is not None:
+        raise ValueError("encoding must be None")
+    if errors is not None:
+        raise ValueError("errors must be None")
+
+
 async def subprocess_exec(
     loop: asyncio.AbstractEventLoop,
     protocol_factory: Callable[[], asyncio.BaseProtocol],
@@ -520,18 +545,15 @@ async def subprocess_exec(
     arguments (``cwd``, ``env``, ``pass_fds``, ``start_new_session`` ...) go to
     :class:`subprocess.Popen`.
     """
-    if universal_newlines:
-        raise ValueError("universal_newlines must be False")
-    if shell:
-        raise ValueError("shell must be False")
-    if bufsize != 0:
-        raise ValueError("bufsize must be 0")
-    if text:
-        raise ValueError("text must be False")
-    if encoding is not None:
-        raise ValueError("encoding must be None")
-    if errors is not None:
-        raise ValueError("errors must be None")
+    _check_popen_options(
+        universal_newlines=universal_newlines,
+        shell=shell,
+        shell_wanted=False,
+        bufsize=bufsize,
+        text=text,
+        encoding=encoding,
+        errors=errors,
+    )
     protocol = protocol_factory()
     transport = await _start(
         loop,
@@ -570,18 +592,15 @@ async def subprocess_shell(
     """
     if not isinstance(cmd, (bytes, str)):
         raise ValueError("cmd must be a string")
-    if universal_newlines:
-        raise ValueError("universal_newlines must be False")
-    if not shell:
-        raise ValueError("shell must be True")
-    if bufsize != 0:
-        raise ValueError("bufsize must be 0")
-    if text:
-        raise ValueError("text must be False")
-    if encoding is not None:
-        raise ValueError("encoding must be None")
-    if errors is not None:
-        raise ValueError("errors must be None")
+    _check_popen_options(
+        universal_newlines=universal_newlines,
+        shell=shell,
+        shell_wanted=True,
+        bufsize=bufsize,
+        text=text,
+        encoding=encoding,
+        errors=errors,
+    )
     protocol = protocol_factory()
     transport = await _start(
         loop,
