@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-IMPLS = ("stdlib", "corolla", "uvloop")
+from _table import IMPLS, Benchmark, print_table
+
+__all__ = ["IMPLS", "Benchmark", "Body", "measure", "print_table"]
 
 Body = Callable[[Any], Awaitable[None]]
-Benchmark = tuple[str, Callable[[str], float]]
 
 
 def _setup(corolla_module: str, impl: str) -> tuple[Any, asyncio.AbstractEventLoop] | None:
@@ -53,15 +53,3 @@ def measure(corolla_module: str, impl: str, ops: int, body: Body, runs: int = 3)
             loop.close()
         best = max(best, ops / elapsed)
     return best
-
-
-def print_table(corolla_module: str, benchmarks: list[Benchmark]) -> None:
-    """Run every benchmark for every impl and print ops/s with corolla/stdlib ratios."""
-    compiled = importlib.import_module(corolla_module).COMPILED
-    print(f"python {sys.version.split()[0]}, {corolla_module} compiled: {compiled}")
-    print(f"{'benchmark':<26}{'stdlib':>14}{'corolla':>14}{'uvloop':>14}{'corolla/stdlib':>16}")
-    for name, run in benchmarks:
-        results = {impl: run(impl) for impl in IMPLS}
-        ratio = results["corolla"] / results["stdlib"]
-        cells = "".join(f"{results[i]:>14,.0f}" for i in IMPLS)
-        print(f"{name:<26}{cells}{ratio:>16.2f}")

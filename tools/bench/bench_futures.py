@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-IMPLS = ("stdlib", "corolla", "uvloop")
+from _table import print_table
 
 
 class _Api:
@@ -140,15 +139,7 @@ def benchmarks() -> list[tuple[str, Callable[[str], float]]]:
 
 
 def main() -> None:
-    import corolla.futures
-
-    print(f"python {sys.version.split()[0]}, corolla.futures compiled: {corolla.futures.COMPILED}")
-    print(f"{'benchmark':<26}{'stdlib':>14}{'corolla':>14}{'uvloop':>14}{'corolla/stdlib':>16}")
-    for name, run in benchmarks():
-        results = {impl: run(impl) for impl in IMPLS}
-        ratio = results["corolla"] / results["stdlib"]
-        cells = "".join(f"{results[i]:>14,.0f}" for i in IMPLS)
-        print(f"{name:<26}{cells}{ratio:>16.2f}")
+    print_table("corolla.futures", benchmarks())
 
 
 if __name__ == "__main__":

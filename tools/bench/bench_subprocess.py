@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import math
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-IMPLS = ("stdlib", "corolla", "uvloop")
+from _table import print_table
+
 TRUE = shutil.which("true") or "/bin/true"
 HEAD = shutil.which("head") or "/usr/bin/head"
 PIPE_MB = 16
@@ -104,24 +104,9 @@ def benchmarks() -> list[tuple[str, Callable[[str], float]]]:
     ]
 
 
-def main() -> int:
-    try:
-        import corolla.subprocess
-
-        compiled = corolla.subprocess.COMPILED
-    except ImportError:
-        compiled = False
-    print(f"python {sys.version.split()[0]}, corolla.subprocess compiled: {compiled}")
-    header = f"{'benchmark':26} " + " ".join(f"{i:>12}" for i in IMPLS)
-    print(header + f" {'corolla/std':>12} {'uvloop/std':>12}")
-    for name, run in benchmarks():
-        results = {impl: run(impl) for impl in IMPLS}
-        cells = " ".join(f"{results[i]:12,.1f}" for i in IMPLS)
-        ratio = results["corolla"] / results["stdlib"]
-        uv = results["uvloop"] / results["stdlib"]
-        print(f"{name:26} {cells} {ratio:12.2f} {uv:12.2f}", flush=True)
-    return 0
+def main() -> None:
+    print_table("corolla.subprocess", benchmarks())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
