@@ -2,7 +2,13 @@
 
 - call_soon: a callback that reschedules itself with call_soon, N times;
 - call_later_cancel: schedule N timers with call_later, cancel most, let the loop run;
-- sock_echo: ping-pong of 64-byte messages over a socketpair with sock_sendall/sock_recv.
+- sock_echo: ping-pong of 64-byte messages over a socketpair with sock_sendall/sock_recv;
+- create_future_await: a task awaits ``loop.create_future()``, resolved by call_soon, N times;
+- create_task_await: a task awaits ``asyncio.create_task()`` of a trivial coroutine, N times.
+
+The last two are the loop's futures and tasks as asyncio code gets them: the
+stdlib and uvloop loops make the stdlib's C Future/Task, corolla's loop
+makes corolla's.
 
 Run alone: python tools/bench/bench_loop.py  (prints ops/s and corolla/stdlib ratios)
 """
@@ -14,6 +20,7 @@ import math
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from _table import print_table
 
@@ -155,6 +162,47 @@ def bench_sock_echo(impl: str, n: int = 20_000) -> float:
         loop.close()
 
 
+def _run_task_body(impl: str, n: int, body: Callable[[asyncio.AbstractEventLoop], Any]) -> float:
+    loop = _new_loop(impl)
+    if loop is None:
+        return math.nan
+    try:
+
+        def measure() -> float:
+            start = time.perf_counter()
+            loop.run_until_complete(body(loop))
+            return n / (time.perf_counter() - start)
+
+        return _best_of(3, measure)
+    finally:
+        loop.close()
+
+
+def bench_create_future_await(impl: str, n: int = 100_000) -> float:
+    async def body(loop: asyncio.AbstractEventLoop) -> None:
+        create_future = loop.create_future
+        call_soon = loop.call_soon
+        for _ in range(n):
+            fut = create_future()
+            call_soon(fut.set_result, None)
+            await fut
+
+    return _run_task_body(impl, n, body)
+
+
+async def _trivial() -> None:
+    pass
+
+
+def bench_create_task_await(impl: str, n: int = 100_000) -> float:
+    async def body(loop: asyncio.AbstractEventLoop) -> None:
+        create_task = asyncio.create_task
+        for _ in range(n):
+            await create_task(_trivial())
+
+    return _run_task_body(impl, n, body)
+
+
 def benchmarks() -> list[tuple[str, Callable[[str], float]]]:
     """(name, run) pairs; run(impl) returns operations per second."""
     return [
@@ -162,6 +210,8 @@ def benchmarks() -> list[tuple[str, Callable[[str], float]]]:
         ("loop.call_soon_batch", bench_call_soon_batch),
         ("loop.call_later_cancel", bench_call_later_cancel),
         ("loop.sock_echo", bench_sock_echo),
+        ("loop.create_future_await", bench_create_future_await),
+        ("loop.create_task_await", bench_create_task_await),
     ]
 
 

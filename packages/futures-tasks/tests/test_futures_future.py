@@ -10,6 +10,7 @@ import sys
 import threading
 import traceback
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from corolla.futures import (
     Future,
     InvalidStateError,
     isfuture,
+    new_future,
     wrap_future,
 )
 
@@ -439,3 +441,52 @@ def test_await_iterator_throw_keeps_the_traceback(loop: asyncio.AbstractEventLoo
     with pytest.raises(LookupError) as info:
         it.throw(error)
     assert "origin" in "".join(traceback.format_tb(info.value.__traceback__))
+
+
+# -- new_future: the factory event loops use for create_future --------------------
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_new_future_is_a_future_bound_to_the_loop(
+    loop: asyncio.AbstractEventLoop, debug: bool
+) -> None:
+    loop.set_debug(debug)
+    fut = new_future(loop)
+    assert type(fut) is Future
+    assert fut.get_loop() is loop
+    assert not fut.done()
+    assert STDLIB_ISFUTURE(fut)
+    fut.set_result(7)
+    assert fut.result() == 7
+    if debug:
+        # The stack recorded is the one of the code that asked for the future.
+        assert fut._source_traceback[-1].name == "test_new_future_is_a_future_bound_to_the_loop"
+    else:
+        assert fut._source_traceback is None
+
+
+def test_new_future_is_awaited_and_reported_like_any_future(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def main() -> int:
+        fut = new_future(loop)
+        loop.call_soon(fut.set_result, 3)
+        value: int = await fut
+        return value
+
+    assert run(loop, main()) == 3
+    reports = _collect_reports(loop)
+    fut = new_future(loop)
+    fut.set_exception(ValueError("lost"))
+    del fut
+    gc.collect()
+    assert [r["message"] for r in reports] == ["Future exception was never retrieved"]
+
+
+def test_new_future_can_be_weakly_referenced(loop: asyncio.AbstractEventLoop) -> None:
+    fut = new_future(loop)
+    ref = weakref.ref(fut)
+    assert ref() is fut
+    del fut
+    gc.collect()
+    assert ref() is None

@@ -15,7 +15,7 @@ import pytest
 
 import corolla.tasks
 from corolla.futures import Future
-from corolla.tasks import Task
+from corolla.tasks import Task, new_task
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
 
@@ -518,3 +518,54 @@ def test_cancelled_task_freed_once_its_error_was_handed_out(
         assert resource_ref() is None
     finally:
         gc.enable()
+
+
+# -- new_task: the factory event loops use for create_task -------------------------
+
+
+def test_new_task_runs_like_a_task(loop: asyncio.AbstractEventLoop) -> None:
+    ctx = contextvars.Context()
+    ctx.run(VAR.set, "inside")
+
+    async def read() -> str:
+        await asyncio.sleep(0)
+        return VAR.get()
+
+    coro = read()
+    task = new_task(loop, coro, "reader", ctx)
+    assert type(task) is Task
+    assert task.get_loop() is loop
+    assert task.get_name() == "reader"
+    assert task.get_coro() is coro
+    assert task.get_context() is ctx
+    assert task in set[object](asyncio.all_tasks(loop))
+    assert run(loop, task) == "inside"
+    unnamed = new_task(loop, answer())
+    assert unnamed.get_name().startswith("Task-")
+    assert run(loop, unnamed) == 42
+
+
+def test_new_task_eager_start(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        task = new_task(loop, answer(), None, None, True)
+        assert task.done()
+        assert task.result() == 42
+
+    run(loop, main())
+
+
+def test_new_task_rejects_non_coroutine(loop: asyncio.AbstractEventLoop) -> None:
+    with pytest.raises(TypeError, match="a coroutine was expected, got 42"):
+        new_task(loop, 42)  # type: ignore[arg-type]
+    gc.collect()
+
+
+def test_new_task_records_its_creator_in_debug_mode(loop: asyncio.AbstractEventLoop) -> None:
+    loop.set_debug(True)
+    task = new_task(loop, answer())
+    assert task._source_traceback[-1].name == "test_new_task_records_its_creator_in_debug_mode"
+    by_class = Task(answer(), loop=loop)
+    assert by_class._source_traceback[-1].name == (
+        "test_new_task_records_its_creator_in_debug_mode"
+    )
+    run(loop, asyncio.gather(task, by_class))

@@ -6,11 +6,19 @@ stdlib's own classes, re-exported, so ``except asyncio.CancelledError``
 catches corolla's cancellations.
 """
 
-from asyncio import CancelledError, InvalidStateError
+from asyncio import AbstractEventLoop, CancelledError, InvalidStateError
+from typing import TYPE_CHECKING, Any
 
 from corolla.futures._api import Future
 from corolla.futures._compiled import COMPILED
 from corolla.futures._future import isfuture
+
+if TYPE_CHECKING:
+
+    def new_future(loop: AbstractEventLoop) -> Future[Any]: ...
+
+else:
+    from corolla.futures._future import new_future
 from corolla.futures._wrap import wrap_future
 
 __all__ = [
@@ -19,5 +27,6 @@ __all__ = [
     "Future",
     "InvalidStateError",
     "isfuture",
+    "new_future",
     "wrap_future",
 ]

@@ -125,13 +125,13 @@ class FutureCore:
     _cancelled_orig: weakref.ref[BaseException] | None = None
     _cancelled_tb: Any = None
 
+    # Set by init_future; unset (AttributeError) in a subclass whose __init__
+    # never called ours.
+    _loop: asyncio.AbstractEventLoop
+
     def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        if loop is None:
-            loop = asyncio.get_event_loop()
-        self._loop: asyncio.AbstractEventLoop = loop
-        if loop.get_debug():
-            # Compiled code has no frame of its own: frame 0 is then the caller.
-            self._source_traceback = traceback.extract_stack(sys._getframe(0 if COMPILED else 1))
+        # Interpreted, the caller is 2 frames up: init_future's and this one's.
+        init_future(self, loop, 2)
 
     # -- introspection -------------------------------------------------------------
 
@@ -387,6 +387,59 @@ class FutureCore:
 
     def __iter__(self) -> Generator[Any, None, Any]:
         return cast("Generator[Any, None, Any]", FutureIter(self))
+
+
+def init_future(fut: FutureCore, loop: asyncio.AbstractEventLoop | None, depth: int) -> None:
+    """Bind a new future to ``loop`` (the current loop if None).
+
+    ``depth``: how many interpreted frames (the pure build) lie between this
+    function's and the code that asked for the future, whose stack a loop in
+    debug mode records. Compiled functions have no frames, so frame 0 is
+    then that code's.
+    """
+    if loop is None:
+        loop = asyncio.get_event_loop()
+    fut._loop = loop
+    if loop.get_debug():
+        fut._source_traceback = traceback.extract_stack(sys._getframe(0 if COMPILED else depth))
+
+
+@final
+class PublicClass:
+    """A public class made of a compiled core, and how to allocate one.
+
+    ``Class.__new__(Class)`` runs the core's allocator only: no call of
+    ``type``, no ``__init__``, no parsing of keyword arguments, all of which
+    the factory functions do without. ``corolla.futures._api`` and
+    ``corolla.tasks._api`` fill these in once the classes exist.
+    """
+
+    def __init__(self) -> None:
+        self.cls: Any = None
+        self.new: Any = None
+
+    def set(self, cls: type) -> None:
+        self.cls = cls
+        self.new = cls.__new__
+
+    def allocate(self) -> Any:
+        return self.new(self.cls)
+
+
+FUTURE_CLASS: Final = PublicClass()
+
+
+def new_future(loop: asyncio.AbstractEventLoop) -> Any:
+    """A new :class:`Future` bound to ``loop``, what ``loop.create_future()`` returns.
+
+    The same as ``Future(loop=loop)``, made without going through the class
+    call: for event loops (corolla's ``create_future`` uses it), where it
+    saves the keyword parsing of a constructor call.
+    """
+    fut: FutureCore = FUTURE_CLASS.allocate()
+    # Interpreted, the caller is 2 frames up: init_future's and this one's.
+    init_future(fut, loop, 2)
+    return fut
 
 
 # Module-level functions rather than methods: every instance is of an

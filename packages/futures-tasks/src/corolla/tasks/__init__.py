@@ -5,7 +5,10 @@ Future-level names (Future, isfuture, wrap_future) live in corolla.futures;
 everything that runs coroutines lives here.
 """
 
-from asyncio import CancelledError, InvalidStateError
+from asyncio import AbstractEventLoop, CancelledError, InvalidStateError
+from collections.abc import Coroutine, Generator
+from contextvars import Context
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corolla.futures._wrap import wrap_future
 from corolla.tasks._api import Task
@@ -33,10 +36,25 @@ from corolla.tasks._threads import (
 )
 from corolla.tasks._timeouts import Timeout, sleep, timeout, timeout_at, wait_for
 
+if TYPE_CHECKING:
+    _T = TypeVar("_T")
+
+    def new_task(
+        loop: AbstractEventLoop,
+        coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
+        name: object = None,
+        context: Context | None = None,
+        eager_start: bool = False,
+    ) -> Task[_T]: ...
+
+else:
+    from corolla.tasks._task import new_task
+
 __all__ = [
     "COMPILED",
     "Task",
     "create_task",
+    "new_task",
     "iscoroutine",
     "iscoroutinefunction",
     "CancelledError",

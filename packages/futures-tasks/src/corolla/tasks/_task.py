@@ -22,11 +22,13 @@ from corolla.futures._compiled import COMPILED
 from corolla.futures._future import (
     PENDING,
     FutureCore,
+    PublicClass,
     add_callback,
     finish_cancel,
     finish_exception,
     finish_result,
     get_loop_of,
+    init_future,
 )
 from corolla.tasks._registry import (
     enter_task,
@@ -69,6 +71,60 @@ def is_coroutine(obj: object) -> bool:
     return False
 
 
+def init_task(
+    task: TaskCore,
+    coro: Any,
+    loop: asyncio.AbstractEventLoop | None,
+    *,
+    name: object,
+    context: contextvars.Context | None,
+    eager_start: bool,
+    depth: int,
+) -> None:
+    """What Task's constructor does, for it and for :func:`new_task`.
+
+    ``depth``: interpreted frames between init_future's and the code that
+    asked for the task (see init_future).
+    """
+    init_future(task, loop, depth)
+    if not is_coroutine(coro):
+        task._log_destroy_pending = False
+        raise TypeError(f"a coroutine was expected, got {coro!r}")
+    task._name = None if name is None else str(name)
+    task._coro = coro
+    if context is None:
+        context = copy_context()
+    task._context = context
+    if eager_start and task._loop.is_running():
+        task._eager_start()
+    else:
+        task._loop.call_soon(task._step, context=context)
+        register_task(task)
+
+
+TASK_CLASS: Final = PublicClass()
+
+
+def new_task(
+    loop: asyncio.AbstractEventLoop,
+    coro: Any,
+    name: object = None,
+    context: contextvars.Context | None = None,
+    eager_start: bool = False,
+) -> Any:
+    """A new :class:`Task` running ``coro`` on ``loop``, what ``loop.create_task()`` returns.
+
+    The same as ``Task(coro, loop=loop, name=name, context=context,
+    eager_start=eager_start)``, made without going through the class call:
+    for event loops (corolla's ``create_task`` uses it) and task factories,
+    where it saves the keyword parsing of a constructor call.
+    """
+    task: TaskCore = TASK_CLASS.allocate()
+    # Interpreted, the caller is 3 frames up: init_future's, init_task's and this one's.
+    init_task(task, coro, loop, name=name, context=context, eager_start=eager_start, depth=3)
+    return task
+
+
 def _coroutine_repr(coro: Any) -> str:
     name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None)
     if not isinstance(name, str):
@@ -98,6 +154,7 @@ class TaskCore(FutureCore):
     # What runs the coroutine without StopIteration (see run_step), made at its first step.
     _coro_ref: CoroRef | None = None
     _driver: Any = None
+    _context: contextvars.Context
 
     def __init__(
         self,
@@ -108,22 +165,8 @@ class TaskCore(FutureCore):
         context: contextvars.Context | None = None,
         eager_start: bool = False,
     ) -> None:
-        super().__init__(loop=loop)
-        tb = self._source_traceback
-        if tb and not COMPILED:
-            # Interpreted, the core's __init__ saw this __init__ as its caller.
-            del tb[-1]
-        if not is_coroutine(coro):
-            self._log_destroy_pending = False
-            raise TypeError(f"a coroutine was expected, got {coro!r}")
-        self._name = None if name is None else str(name)
-        self._coro = coro
-        self._context: contextvars.Context = copy_context() if context is None else context
-        if eager_start and self._loop.is_running():
-            self._eager_start()
-        else:
-            self._loop.call_soon(self._step, context=self._context)
-            register_task(self)
+        # Interpreted, the caller is 3 frames up: init_future's, init_task's and this one's.
+        init_task(self, coro, loop, name=name, context=context, eager_start=eager_start, depth=3)
 
     def __del__(self) -> None:
         if self._st == PENDING and self._log_destroy_pending:

@@ -189,8 +189,9 @@ class LoopCore:
         self._clock_resolution: float = time.get_clock_info("monotonic").resolution
         self._exception_handler: Callable[[Any, dict[str, Any]], object] | None = None
         self._task_factory: Callable[..., Any] | None = None
-        self._future_class: Any = None
-        self._task_class: Any = None
+        # corolla.futures.new_future and corolla.tasks.new_task, imported on first use.
+        self._new_future: Any = None
+        self._new_task: Any = None
         self._default_executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._executor_shutdown_called = False
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
@@ -521,12 +522,12 @@ class LoopCore:
 
     def create_future(self) -> Any:
         """A new :class:`corolla.futures.Future` bound to this loop."""
-        cls = self._future_class
-        if cls is None:
+        new_future = self._new_future
+        if new_future is None:
             import corolla.futures
 
-            cls = self._future_class = getattr(corolla.futures, "Future")  # noqa: B009
-        return cls(loop=self)
+            new_future = self._new_future = getattr(corolla.futures, "new_future")  # noqa: B009
+        return new_future(self)
 
     def create_task(
         self,
@@ -540,16 +541,12 @@ class LoopCore:
         _check_closed(self)
         factory = self._task_factory
         if factory is None:
-            cls = self._task_class
-            if cls is None:
+            new_task = self._new_task
+            if new_task is None:
                 import corolla.tasks
 
-                cls = self._task_class = getattr(corolla.tasks, "Task")  # noqa: B009
-            if eager_start:
-                task = cls(coro, loop=self, name=name, context=context, eager_start=True)
-            else:
-                task = cls(coro, loop=self, name=name, context=context)
-            return task
+                new_task = self._new_task = getattr(corolla.tasks, "new_task")  # noqa: B009
+            return new_task(self, coro, name, context, bool(eager_start))
         kwargs: dict[str, Any] = {}
         if context is not None:
             kwargs["context"] = context

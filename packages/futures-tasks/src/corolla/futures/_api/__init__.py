@@ -12,7 +12,7 @@ import types
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from corolla.futures._future import FutureCore
+from corolla.futures._future import FUTURE_CLASS, FutureCore
 
 _T = TypeVar("_T")
 
@@ -52,3 +52,6 @@ class Future(FutureCore, Generic[_T]):
         def set_result(self, result: _T) -> None: ...
         def __await__(self) -> Generator[Any, None, _T]: ...
         def __iter__(self) -> Generator[Any, None, _T]: ...
+
+
+FUTURE_CLASS.set(Future)
