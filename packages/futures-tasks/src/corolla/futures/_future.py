@@ -267,17 +267,7 @@ class FutureCore:
         # Whoever got this future yielded (a stdlib task, say) took the
         # yield: the mark for corolla's tasks must not outlive it.
         self._own_await = False
-        if context is None:
-            context = copy_context()
-        if self._cb0 is None:
-            self._cb0 = fn
-            self._ctx0 = context
-            return
-        cbs = self._cbs
-        if cbs is None:
-            self._cbs = [(fn, context)]
-        else:
-            cbs.append((fn, context))
+        add_callback(self, fn, copy_context() if context is None else context)
 
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
         """Remove every registration of ``fn``; return how many were removed."""
