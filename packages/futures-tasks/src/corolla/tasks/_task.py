@@ -20,6 +20,7 @@ from mypy_extensions import mypyc_attr
 
 from corolla.futures._compiled import COMPILED
 from corolla.futures._future import (
+    FUTURE_CLASS,
     PENDING,
     FutureCore,
     PublicClass,
@@ -46,10 +47,6 @@ _name_counter = itertools.count(1)
 # build calls send().
 _DRIVEN: Final = COMPILED
 
-# The public Future and Task classes (filled in by corolla.tasks._api): their
-# outcome can be read from the core's fields, no subclass overrides result().
-PLAIN_TYPES: Final[set[type]] = set()
-
 # 3.11 still accepted generator-based coroutines; 3.12 dropped them.
 _COROUTINE_TYPES: Final[tuple[type, ...]] = (
     (types.CoroutineType, collections.abc.Coroutine)
@@ -57,12 +54,14 @@ _COROUTINE_TYPES: Final[tuple[type, ...]] = (
     else (types.CoroutineType, types.GeneratorType, collections.abc.Coroutine)
 )
 _coroutine_type_cache: Final[set[type]] = set()
+# What ``async def`` makes (and compiled coroutines are not): one identity test.
+_NATIVE_COROUTINE: Final = types.CoroutineType
 
 
 def is_coroutine(obj: object) -> bool:
     """True for coroutine objects (what Task accepts), like ``asyncio.iscoroutine``."""
     tp = type(obj)
-    if tp in _coroutine_type_cache:
+    if tp is _NATIVE_COROUTINE or tp in _coroutine_type_cache:
         return True
     if isinstance(obj, _COROUTINE_TYPES):
         if len(_coroutine_type_cache) < 100:
@@ -520,8 +519,9 @@ def wait_on_own(task: TaskCore, fut: FutureCore) -> None:
     fut._asyncio_future_blocking = False
     task._waiter_is_own_await = fut._own_await
     fut._own_await = False
-    if type(fut) in PLAIN_TYPES and fut._st == PENDING:
-        # Our own classes (no overridden add_done_callback): straight in.
+    tp = type(fut)
+    if (tp is TASK_CLASS.cls or tp is FUTURE_CLASS.cls) and fut._st == PENDING:
+        # The public classes themselves (no subclass overriding add_done_callback): straight in.
         add_callback(fut, task._wakeup, task._context)
     else:
         fut.add_done_callback(task._wakeup, context=task._context)

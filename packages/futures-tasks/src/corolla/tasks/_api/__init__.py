@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from corolla.futures._api import Future
 from corolla.futures._future import PENDING
-from corolla.tasks._task import PLAIN_TYPES, TASK_CLASS, TaskCore
+from corolla.tasks._task import TASK_CLASS, TaskCore
 
 _T = TypeVar("_T")
 
@@ -87,5 +87,4 @@ class GatheringFuture(Future[list[Any]]):
         return cancelled_any
 
 
-PLAIN_TYPES.update((Future, Task))
 TASK_CLASS.set(Task)
