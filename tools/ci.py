@@ -1,10 +1,14 @@
 """Run every check CI runs, in order, stopping at the first failure.
 
 lint, types, news fragments, docs, CPython's asyncio tests with corolla
-swapped in, then the test suite editable (pure Python) on 3.11, 3.12 and
-3.13, and as mypyc-compiled wheels on 3.13 and 3.11. The compiled 3.11 run
-comes last, so its pytest summary line closes the output. Each stage's
-duration is printed.
+swapped in on 3.11 (stage conformance), then the test suite editable (pure
+Python) on 3.11, 3.12 and 3.13 (on 3.12 and 3.13 each followed by CPython's
+asyncio tests of that version: conformance-py3.12, conformance-py3.13, in
+the matrix environment the test stage before it made), and as mypyc-compiled
+wheels on 3.13 and 3.11. The conformance stages compare with
+tests-integration/conformance/baseline.json. The compiled 3.11 run comes
+last, so its pytest summary line closes the output. Each stage's duration is
+printed.
 
   python tools/ci.py            all stages
   python tools/ci.py --list     the stage names
@@ -31,7 +35,9 @@ STAGES: list[tuple[str, list[str]]] = [
     ("conformance", [*HATCH, "run", "conformance", "--ci"]),
     ("test-pure", [*HATCH, "run", "test"]),
     ("test-pure-py3.12", [*HATCH, "run", "all.py3.12:test", "-q"]),
+    ("conformance-py3.12", [*HATCH, "run", "all.py3.12:conformance", "--ci", "--python", "3.12"]),
     ("test-pure-py3.13", [*HATCH, "run", "all.py3.13:test", "-q"]),
+    ("conformance-py3.13", [*HATCH, "run", "all.py3.13:conformance", "--ci", "--python", "3.13"]),
     ("test-compiled-py3.13", [*HATCH, "run", "all-compiled.py3.13:test", "-q"]),
     ("test-compiled", [*HATCH, "run", "compiled:test"]),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import os
 import signal
 import sys
@@ -228,16 +229,27 @@ def test_task_exception_reported_when_never_retrieved(loop: EventLoop) -> None:
     assert any(isinstance(c.get("exception"), ValueError) for c in contexts)
 
 
-@pytest.mark.skipif(
-    not corolla.loop.COMPILED,
-    reason="interpreted, the loop's own frames (f_back of the task's coroutine) hold the task",
-)
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    """The garbage collector off: what a test frees, reference counting frees."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@pytest.mark.usefixtures("no_gc")
 def test_finished_callback_released_before_the_next_one_runs(loop: EventLoop) -> None:
     # asyncio's C Task has no interpreted frames that could keep it in a
     # reference cycle: it is freed as soon as the loop lets go of its step,
     # and its "never retrieved" report must reach the handler before the
     # next callback of the same batch runs, in the failed task's context
-    # (where the Task can tell it: get_context() is new in 3.12).
+    # (where the Task can tell it: get_context() is new in 3.12). On an
+    # interpreted loop the coroutine's frame links (f_back) to the frames of
+    # Handle._run and _run_once, which must not keep the task's step then.
     request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
     seen: list[tuple[str, str]] = []
     loop.set_exception_handler(lambda _loop, ctx: seen.append((ctx["message"], request_id.get())))
@@ -253,6 +265,27 @@ def test_finished_callback_released_before_the_next_one_runs(loop: EventLoop) ->
 
     expected_id = "req-7" if hasattr(asyncio.Task, "get_context") else "-"
     assert loop.run_until_complete(main()) == [("Task exception was never retrieved", expected_id)]
+
+
+@pytest.mark.usefixtures("no_gc")
+def test_failed_task_last_in_its_batch_is_reported_by_the_next_one(loop: EventLoop) -> None:
+    # The dropped task's step is the last callback of its batch, so it is the
+    # last handle the loop ran when the batch ends (an interpreted loop must
+    # not keep it in a local that the coroutine's frame chain still reaches).
+    seen: list[str] = []
+    loop.set_exception_handler(lambda _loop, ctx: seen.append(ctx["message"]))
+
+    async def fail() -> None:
+        raise ValueError("nobody looks")
+
+    async def main() -> list[str]:
+        ready = loop.create_future()
+        loop.call_soon(ready.set_result, None)  # first in the next batch
+        asyncio.Task(fail())  # its step: second and last; dropped on purpose
+        await ready  # resumed in the batch after
+        return list(seen)
+
+    assert loop.run_until_complete(main()) == ["Task exception was never retrieved"]
 
 
 # ------------------------------------------------------------- runner and run

@@ -1682,6 +1682,8 @@ def _run_once(self: LoopCore) -> None:
                 self._timer_cancelled_count -= 1
             else:
                 ready.append(timer)
+        # Interpreted, this frame can outlive the call (see the end); keep no timer in it.
+        del timer
 
     if not ready:
         return
@@ -1719,6 +1721,11 @@ def _run_once(self: LoopCore) -> None:
         if i < ntodo:
             self._ready = ready[i:] + self._ready
         raise
+    # Interpreted, a coroutine that raised in one of these callbacks keeps this
+    # frame alive from its traceback (through Handle._run's frame, its f_back),
+    # locals included: drop the last handle, which may be that very task's step,
+    # so that a failed task nobody holds is reported at once (see Handle._run).
+    handle = None
 
 
 def _check_socket(self: LoopCore, sock: socket.socket) -> None:

@@ -106,8 +106,8 @@ class Handle:
         return self._describe()
 
     def _run(self) -> None:
+        args = self._args
         try:
-            args = self._args
             nargs = len(args)
             # Fixed arities spelled out: compiled, ``f(*args)`` builds a list
             # and then a tuple and calls through the slow tuple protocol;
@@ -131,6 +131,13 @@ class Handle:
             if self._source_traceback:
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
+        # Interpreted, a coroutine that raised in this callback keeps this frame
+        # alive from its traceback (as its f_back), and with it this frame's
+        # locals: drop them, or a task that failed and that nobody holds (the
+        # callback is its step) would live on in that cycle until the next
+        # garbage collection instead of being reported at once. (Compiled, there
+        # is no frame.)
+        del self, args
 
 
 class TimerHandle(Handle):
