@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-import corolla.tasks
 from corolla.futures import Future
 from corolla.tasks import Task, new_task
 
@@ -478,10 +477,6 @@ def test_cancelled_nested_task_keeps_its_traceback(loop: asyncio.AbstractEventLo
     assert "await task  # search target" in text
 
 
-@pytest.mark.skipif(
-    not corolla.tasks.COMPILED,
-    reason="interpreted, the task's own step frames (linked by f_back) keep it in a cycle",
-)
 def test_cancelled_task_freed_once_its_error_was_handed_out(
     loop: asyncio.AbstractEventLoop,
 ) -> None:

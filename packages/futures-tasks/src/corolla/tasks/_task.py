@@ -327,6 +327,7 @@ class TaskCore(FutureCore):
 
     def _step(self, exc: BaseException | None = None) -> None:
         task_step(self, exc)
+        del self, exc  # see _FRAMES_HOLD_THE_TASK
 
     def _run_step(self, exc: BaseException | None) -> None:
         run_step(self, exc)
@@ -338,14 +339,25 @@ class TaskCore(FutureCore):
             # exception there. No throw(): the traceback is kept whole and
             # no 3-argument throw() is forwarded through compiled coroutines.
             task_step(self, None)
-            return
-        try:
-            future.result()
-        except BaseException as exc:
-            task_step(self, exc)
         else:
-            task_step(self, None)
+            try:
+                future.result()
+            except BaseException as exc:
+                task_step(self, exc)
+            else:
+                task_step(self, None)
+        del self, future  # see _FRAMES_HOLD_THE_TASK
 
+
+# _FRAMES_HOLD_THE_TASK: interpreted (the pure build), the frames of a step
+# (_step or _wakeup, task_step, run_step) outlive it when the coroutine fails:
+# the error's traceback holds the coroutine's frame, whose f_back is
+# run_step's, whose f_back is task_step's, and so on. Their locals are then
+# kept as they were when each returned, so each drops its reference to the
+# task first; otherwise the task would hold its error, the error these
+# frames, and these frames the task: a cycle that delays "exception was never
+# retrieved" and the freeing of what the coroutine held until a garbage
+# collection. (Compiled functions have no frames; the dels cost nothing.)
 
 # The steps are module-level functions: a compiled ``self.method()`` on an
 # instance of the interpreted Task class is a Python-level lookup, a function
@@ -367,6 +379,7 @@ def task_step(task: TaskCore, exc: BaseException | None) -> None:
         run_step(task, exc)
     finally:
         leave_task(loop, task)
+    del task, exc, loop  # see _FRAMES_HOLD_THE_TASK
 
 
 def run_step(task: TaskCore, exc: BaseException | None) -> None:
@@ -403,6 +416,7 @@ def run_step(task: TaskCore, exc: BaseException | None) -> None:
             return
         except BaseException as error:
             finish_raised(task, error)
+            del task, coro, exc  # see _FRAMES_HOLD_THE_TASK
             return
     handle_yield(task, result)
 
