@@ -287,13 +287,8 @@ class DatagramCore:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
-    """A datagram transport over a UDP or Unix datagram socket.
-
-    Like the stdlib's, it is also an :class:`asyncio.Transport` instance (code
-    checks ``isinstance(transport, asyncio.Transport)`` for any transport);
-    the stream-only methods (``write``, ``write_eof`` ...) are not supported.
-    """
+class DatagramSocketTransportBase(asyncio.DatagramTransport, asyncio.Transport):
+    """The compiled implementation of :class:`DatagramSocketTransport` (see ``_public.py``)."""
 
     def __init__(
         self,
@@ -317,7 +312,11 @@ class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
         state = "closed" if core.sock is None else ("closing" if core.closing else "open")
         return f"<{type(self).__name__} fd={core.fd} {state}>"
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        """An unclosed transport being collected: warn, close the descriptor.
+
+        Called by the public class's ``__del__`` (see ``_public.py``).
+        """
         core = getattr(self, "_core", None)
         if core is not None and core.sock is not None:
             warn_unclosed("transport", self, core.created)
@@ -363,6 +362,13 @@ class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         """Bytes (plus a small per-datagram cost) waiting to be sent."""
         return self._core.buffer_size
+
+
+# What create_datagram_endpoint instantiates: the public DatagramSocketTransport,
+# an interpreted subclass that corolla.transports._public registers here when the
+# package is imported (see there: it makes instances weakly referenceable on
+# Python 3.12+).
+datagram_transport_class: type[DatagramSocketTransportBase] = DatagramSocketTransportBase
 
 
 async def create_datagram_endpoint(
@@ -431,7 +437,7 @@ async def create_datagram_endpoint(
     waiter: asyncio.Future[None] = loop.create_future()
     # Typed as the interface: compiled code must call the public class's
     # methods through Python (a native call on it crashes; see _pipes.py).
-    transport: asyncio.DatagramTransport = DatagramSocketTransport(
+    transport: asyncio.DatagramTransport = datagram_transport_class(
         loop, sock, protocol, address, waiter, connected=connected
     )
     try:

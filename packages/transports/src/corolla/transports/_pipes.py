@@ -13,6 +13,7 @@ from typing import Any, Final
 from mypy_extensions import mypyc_attr
 
 from corolla.transports._debug import creation_stack, warn_unclosed
+from corolla.transports._stream import DETACHED
 
 # 64 KiB: see _stream._MAX_READ (no mmap per read).
 _MAX_READ: Final = 64 * 1024
@@ -142,6 +143,12 @@ class ReadPipeCore:
             self._pipe = None
             if pipe is not None:
                 pipe.close()
+            # Drop the protocol and the public transport (get_protocol() is None
+            # from now on, as in the stdlib): no protocol <-> transport <-> core
+            # cycle is left, so a closed pipe transport is freed by reference
+            # counting alone, as the socket transports are.
+            self._protocol = DETACHED
+            self.public = None
 
     def is_closing(self) -> bool:
         """True once closing started."""
@@ -174,9 +181,10 @@ class ReadPipeCore:
         """Switch the protocol."""
         self._protocol = protocol
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
-        return self._protocol
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
+        protocol = self._protocol
+        return None if protocol is DETACHED else protocol
 
 
 class WritePipeCore:
@@ -354,6 +362,12 @@ class WritePipeCore:
             self._pipe = None
             if pipe is not None:
                 pipe.close()
+            # Drop the protocol and the public transport (get_protocol() is None
+            # from now on, as in the stdlib): no protocol <-> transport <-> core
+            # cycle is left, so a closed pipe transport is freed by reference
+            # counting alone, as the socket transports are.
+            self._protocol = DETACHED
+            self.public = None
 
     def can_write_eof(self) -> bool:
         """True: write_eof() closes the pipe after the buffered data."""
@@ -404,14 +418,15 @@ class WritePipeCore:
         """Switch the protocol."""
         self._protocol = protocol
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
-        return self._protocol
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
+        protocol = self._protocol
+        return None if protocol is DETACHED else protocol
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class ReadPipeTransport(asyncio.ReadTransport):
-    """Reads a pipe-like file descriptor and feeds a Protocol."""
+class ReadPipeTransportBase(asyncio.ReadTransport):
+    """The compiled implementation of :class:`ReadPipeTransport` (see ``_public.py``)."""
 
     def __init__(
         self,
@@ -430,7 +445,11 @@ class ReadPipeTransport(asyncio.ReadTransport):
         state = "closing" if self._core.is_closing() else "open"
         return f"<{type(self).__name__} {state}>"
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        """An unclosed transport being collected: warn, close the descriptor.
+
+        Called by the public class's ``__del__`` (see ``_public.py``).
+        """
         core = getattr(self, "_core", None)
         if core is not None and core.close_pipe_now():
             warn_unclosed("transport", self, core.created)
@@ -459,14 +478,14 @@ class ReadPipeTransport(asyncio.ReadTransport):
         """Switch the protocol."""
         self._core.set_protocol(protocol)
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
         return self._core.get_protocol()
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class WritePipeTransport(asyncio.WriteTransport):
-    """Writes to a pipe-like file descriptor with buffering and flow control."""
+class WritePipeTransportBase(asyncio.WriteTransport):
+    """The compiled implementation of :class:`WritePipeTransport` (see ``_public.py``)."""
 
     def __init__(
         self,
@@ -485,7 +504,11 @@ class WritePipeTransport(asyncio.WriteTransport):
         state = "closing" if self._core.is_closing() else "open"
         return f"<{type(self).__name__} {state}>"
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        """An unclosed transport being collected: warn, close the descriptor.
+
+        Called by the public class's ``__del__`` (see ``_public.py``).
+        """
         core = getattr(self, "_core", None)
         if core is not None and core.close_pipe_now():
             warn_unclosed("transport", self, core.created)
@@ -534,9 +557,17 @@ class WritePipeTransport(asyncio.WriteTransport):
         """Switch the protocol."""
         self._core.set_protocol(protocol)
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
         return self._core.get_protocol()
+
+
+# What connect_read_pipe and connect_write_pipe instantiate: the public
+# ReadPipeTransport and WritePipeTransport, interpreted subclasses that
+# corolla.transports._public registers here when the package is imported (see
+# there: they make instances weakly referenceable on Python 3.12+).
+read_pipe_transport_class: type[ReadPipeTransportBase] = ReadPipeTransportBase
+write_pipe_transport_class: type[WritePipeTransportBase] = WritePipeTransportBase
 
 
 async def connect_read_pipe(
@@ -553,7 +584,7 @@ async def connect_read_pipe(
     # Typed as the interface: compiled code must call the public class's
     # methods through Python, as a native call on it crashes (its base is an
     # interpreted asyncio class with __slots__).
-    transport: asyncio.ReadTransport = ReadPipeTransport(loop, pipe, protocol, waiter)
+    transport: asyncio.ReadTransport = read_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
         await waiter
     except BaseException:
@@ -574,7 +605,7 @@ async def connect_write_pipe(
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
     # Typed as the interface: see connect_read_pipe.
-    transport: asyncio.WriteTransport = WritePipeTransport(loop, pipe, protocol, waiter)
+    transport: asyncio.WriteTransport = write_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
         await waiter
     except BaseException:

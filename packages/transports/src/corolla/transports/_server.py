@@ -14,9 +14,9 @@ from typing import Any
 
 from mypy_extensions import mypyc_attr
 
+from corolla.transports import _stream
 from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments
 from corolla.transports._debug import creation_stack, warn_unclosed
-from corolla.transports._stream import SocketTransport
 from corolla.transports._tls import TLSProtocol
 from corolla.transports._tsocket import TransportSocket
 
@@ -134,7 +134,7 @@ class Server(asyncio.AbstractServer):
                         handshake_timeout=self._ssl_handshake_timeout,
                         shutdown_timeout=self._ssl_shutdown_timeout,
                     )
-                SocketTransport(loop, conn, protocol, None, extra=extra, server=self)
+                _stream.socket_transport_class(loop, conn, protocol, None, extra=extra, server=self)
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:

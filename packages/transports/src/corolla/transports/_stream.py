@@ -508,8 +508,8 @@ class StreamCore:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class SocketTransport(asyncio.Transport):
-    """A stream transport over a connected TCP or Unix socket."""
+class SocketTransportBase(asyncio.Transport):
+    """The compiled implementation of :class:`SocketTransport` (see ``_public.py``)."""
 
     def __init__(
         self,
@@ -535,7 +535,11 @@ class SocketTransport(asyncio.Transport):
         state = "closed" if core.sock is None else ("closing" if core.closing else "open")
         return f"<{type(self).__name__} fd={core.fd} {state}>"
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        """An unclosed transport being collected: warn, close the descriptor.
+
+        Called by the public class's ``__del__`` (see ``_public.py``).
+        """
         core = getattr(self, "_core", None)
         if core is not None and core.sock is not None:
             warn_unclosed("transport", self, core.created)
@@ -607,3 +611,10 @@ class SocketTransport(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         """Bytes waiting in the write buffer."""
         return self._core.buffer_size
+
+
+# What the connection functions and servers instantiate: the public
+# SocketTransport, an interpreted subclass that corolla.transports._public
+# registers here when the package is imported (see there: it makes instances
+# weakly referenceable on Python 3.12+).
+socket_transport_class: type[SocketTransportBase] = SocketTransportBase

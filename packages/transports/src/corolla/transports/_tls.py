@@ -76,7 +76,7 @@ class TLSProtocol(asyncio.Protocol):
         self._app_lost = False
         self._app_reading_paused = False
         self._peer_eof = False
-        self._app_transport: TLSTransport | None = TLSTransport(self)
+        self._app_transport: TLSTransportBase | None = tls_transport_class(self)
         self._extra: dict[str, Any] = {}
 
     # -- the underlying transport's events --------------------------------
@@ -413,8 +413,8 @@ class TLSProtocol(asyncio.Protocol):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class TLSTransport(asyncio.Transport):
-    """The transport a protocol sees on a TLS connection."""
+class TLSTransportBase(asyncio.Transport):
+    """The compiled implementation of :class:`TLSTransport` (see ``_public.py``)."""
 
     # Compiled note: methods here must not call other methods through ``self``
     # (a mypyc build crashed doing so on this slotted stdlib base); they go
@@ -501,6 +501,12 @@ class TLSTransport(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         """Bytes not yet sent (encrypted, plus data queued during the handshake)."""
         return self._layer.write_buffer_size()
+
+
+# What TLSProtocol instantiates: the public TLSTransport, an interpreted
+# subclass that corolla.transports._public registers here when the package is
+# imported (see there: it makes instances weakly referenceable on Python 3.12+).
+tls_transport_class: type[TLSTransportBase] = TLSTransportBase
 
 
 async def start_tls(
