@@ -1,10 +1,13 @@
 """Every public transport and server class can be weakly referenced, as the stdlib's can.
 
 The loop's fd guard keeps its transports in a weak mapping, and user code may
-hold them weakly. (Regression: compiled with mypyc on Python 3.12+, the classes
-had no weak-reference slot and ``weakref.ref(transport)`` raised TypeError.)
-A closed transport is still freed by reference counting alone: a weak
-reference dies as soon as the last strong one goes, with the collector off.
+hold them weakly. (Regressions, compiled with mypyc: on Python 3.12+ the
+transport classes had no weak-reference slot and ``weakref.ref(transport)``
+raised TypeError; on 3.11, and for Server everywhere, a weak reference that
+outlived its object was never cleared: calling it crashed.) A closed
+transport is still freed by reference counting alone: a weak reference dies
+(and its callback runs) as soon as the last strong one goes, with the
+collector off.
 """
 
 from __future__ import annotations
@@ -75,12 +78,24 @@ class Datagrams(asyncio.DatagramProtocol):
         self.lost.set_result(None)
 
 
-def _weak(obj: object, cls: type) -> weakref.ref[Any]:
-    """A weak reference to ``obj``, which must be exactly of the public class ``cls``."""
-    assert type(obj) is cls
-    ref = weakref.ref(obj)
-    assert ref() is obj
-    return ref
+class Weak:
+    """A weak reference to an object of exactly the public class ``cls``, with a callback."""
+
+    def __init__(self, obj: object, cls: type) -> None:
+        assert type(obj) is cls
+        self.died = False
+        self.ref = weakref.ref(obj, self._callback)
+        assert self.ref() is obj
+
+    def _callback(self, ref: weakref.ref[Any]) -> None:
+        self.died = True
+
+    def dead(self) -> bool:
+        """True once the object was freed: the reference is cleared and its callback ran."""
+        return self.ref() is None and self.died
+
+
+_weak = Weak
 
 
 def test_public_classes_take_weak_references() -> None:
@@ -116,12 +131,12 @@ def test_stream_transports_and_server(run: Runner, no_gc: None) -> None:
         await proto.lost
         await accepted.lost
         del transport, proto, accepted
-        assert client_ref() is None
-        assert accepted_ref() is None
+        assert client_ref.dead()
+        assert accepted_ref.dead()
         server.close()
         await server.wait_closed()
         del server
-        assert server_ref() is None
+        assert server_ref.dead()
 
     run(main())
 
@@ -151,8 +166,8 @@ def test_tls_transport(run: Runner, no_gc: None) -> None:
             await proto.lost
             await accepted.lost
             del transport, proto, accepted
-            assert client_ref() is None
-            assert accepted_ref() is None
+            assert client_ref.dead()
+            assert accepted_ref.dead()
 
     run(main())
 
@@ -171,7 +186,7 @@ def test_datagram_transport(run: Runner, no_gc: None) -> None:
         transport.close()
         await proto.lost
         del transport, proto
-        assert ref() is None
+        assert ref.dead()
 
     run(main())
 
@@ -190,7 +205,7 @@ def test_pipe_transports(run: Runner, no_gc: None) -> None:
         await wproto.lost
         await rproto.lost  # the writer's close is the reader's EOF
         del reader, rproto, writer, wproto
-        assert read_ref() is None
-        assert write_ref() is None
+        assert read_ref.dead()
+        assert write_ref.dead()
 
     run(main())

@@ -33,12 +33,13 @@ from corolla.transports._pipes import connect_read_pipe, connect_write_pipe
 from corolla.transports._public import (
     DatagramSocketTransport,
     ReadPipeTransport,
+    Server,
     SocketTransport,
     TLSTransport,
     WritePipeTransport,
 )
 from corolla.transports._sendfile import sendfile
-from corolla.transports._server import Server, create_server, create_unix_server
+from corolla.transports._server import create_server, create_unix_server
 from corolla.transports._tls import start_tls
 from corolla.transports._tsocket import TransportSocket
 

@@ -9,8 +9,8 @@ import os
 import stat
 from typing import Any, Final
 
-from corolla.transports._stream import SocketTransportBase, StreamCore
-from corolla.transports._tls import TLSTransportBase
+from corolla.transports._public import SocketTransport, TLSTransport
+from corolla.transports._stream import StreamCore
 
 _FALLBACK_CHUNK: Final = 256 * 1024
 _NATIVE_UNSUPPORTED: Final = (errno.ENOTSOCK, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
@@ -36,11 +36,11 @@ def _check_arguments(file: Any, offset: Any, count: Any) -> None:
 
 def _core_of(transport: Any) -> StreamCore | None:
     """The socket stream core carrying ``transport``'s bytes (also under TLS)."""
-    if isinstance(transport, SocketTransportBase):
+    if isinstance(transport, SocketTransport):
         return transport._core
-    if isinstance(transport, TLSTransportBase):
+    if isinstance(transport, TLSTransport):
         inner = transport._layer._transport
-        if isinstance(inner, SocketTransportBase):
+        if isinstance(inner, SocketTransport):
             return inner._core
     return None
 
@@ -165,7 +165,7 @@ async def sendfile(
         raise RuntimeError(f"sendfile is not supported for transport {transport!r}")
     _check_arguments(file, offset, count)
     core = _core_of(transport)
-    if isinstance(transport, SocketTransportBase) and core is not None and hasattr(os, "sendfile"):
+    if isinstance(transport, SocketTransport) and core is not None and hasattr(os, "sendfile"):
         try:
             return await _sendfile_native(loop, core, file, offset, count)
         except _NativeUnavailable as exc:
