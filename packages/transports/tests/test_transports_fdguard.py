@@ -16,24 +16,8 @@ from typing import Any
 import pytest
 
 import corolla.transports as ct
-from corolla.transports import _datagram, _stream
 
 Runner = Any  # the `run` fixture from conftest.py
-
-# Known defect: compiled, on 3.12+, mypyc builds the transport classes (not
-# native: they subclass asyncio's) without a weak-reference slot, so they
-# cannot enter the loop's weak fd -> transport mapping and go unguarded
-# (and weakref.ref(transport) raises TypeError). Not run then (a failing run
-# waits for its server to close until the hang guard); once the classes are
-# weakly referenceable again, the tests run.
-_WEAKREFABLE = all(
-    cls.__weakrefoffset__ for cls in (_stream.SocketTransport, _datagram.DatagramSocketTransport)
-)
-pytestmark = pytest.mark.xfail(
-    not _WEAKREFABLE,
-    reason="compiled transports are not weakly referenceable on 3.12+ (mypyc)",
-    run=False,
-)
 
 
 class Echo(asyncio.Protocol):

@@ -28,17 +28,19 @@ from corolla.transports._connect import (
     create_connection,
     create_unix_connection,
 )
-from corolla.transports._datagram import DatagramSocketTransport, create_datagram_endpoint
-from corolla.transports._pipes import (
+from corolla.transports._datagram import create_datagram_endpoint
+from corolla.transports._pipes import connect_read_pipe, connect_write_pipe
+from corolla.transports._public import (
+    DatagramSocketTransport,
     ReadPipeTransport,
+    Server,
+    SocketTransport,
+    TLSTransport,
     WritePipeTransport,
-    connect_read_pipe,
-    connect_write_pipe,
 )
 from corolla.transports._sendfile import sendfile
-from corolla.transports._server import Server, create_server, create_unix_server
-from corolla.transports._stream import SocketTransport
-from corolla.transports._tls import TLSTransport, start_tls
+from corolla.transports._server import create_server, create_unix_server
+from corolla.transports._tls import start_tls
 from corolla.transports._tsocket import TransportSocket
 
 __all__ = [

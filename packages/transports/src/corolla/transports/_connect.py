@@ -10,7 +10,7 @@ import ssl as ssl_module
 from collections.abc import Callable
 from typing import Any
 
-from corolla.transports._stream import SocketTransport
+from corolla.transports import _stream
 from corolla.transports._tls import TLSProtocol, check_timeout, default_client_context
 
 AddrInfo = tuple[Any, Any, int, str, Any]
@@ -67,14 +67,16 @@ async def make_connection(
         )
         app_transport = layer._app_transport
         assert app_transport is not None
-        transport: asyncio.Transport = SocketTransport(loop, sock, layer, None, extra=extra)
+        transport: asyncio.Transport = _stream.socket_transport_class(
+            loop, sock, layer, None, extra=extra
+        )
         try:
             await waiter
         except BaseException:
             layer.abort()
             raise
         return app_transport, protocol
-    transport = SocketTransport(loop, sock, protocol, waiter, extra=extra)
+    transport = _stream.socket_transport_class(loop, sock, protocol, waiter, extra=extra)
     try:
         await waiter
     except BaseException:

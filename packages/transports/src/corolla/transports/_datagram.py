@@ -10,9 +10,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
-from mypy_extensions import mypyc_attr
-
-from corolla.transports._debug import creation_stack, warn_unclosed
+from corolla.transports._debug import creation_stack
 from corolla.transports._fdguard import FdOps
 from corolla.transports._stream import DETACHED
 from corolla.transports._tsocket import TransportSocket
@@ -286,83 +284,10 @@ class DatagramCore:
             sock.close()
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
-class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
-    """A datagram transport over a UDP or Unix datagram socket.
-
-    Like the stdlib's, it is also an :class:`asyncio.Transport` instance (code
-    checks ``isinstance(transport, asyncio.Transport)`` for any transport);
-    the stream-only methods (``write``, ``write_eof`` ...) are not supported.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        sock: socket.socket,
-        protocol: asyncio.BaseProtocol,
-        address: Any = None,
-        waiter: asyncio.Future[None] | None = None,
-        *,
-        connected: bool = False,
-    ) -> None:
-        core = DatagramCore(loop, sock, protocol, address, connected)
-        super().__init__(core.extra)
-        core.public = self
-        self._core = core
-        core.ops.register(core.fd, self)
-        core.start(waiter)
-
-    def __repr__(self) -> str:
-        core = self._core
-        state = "closed" if core.sock is None else ("closing" if core.closing else "open")
-        return f"<{type(self).__name__} fd={core.fd} {state}>"
-
-    def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None and core.sock is not None:
-            warn_unclosed("transport", self, core.created)
-            core.close_socket_now()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """Return ``peername``, ``sockname``, ``socket`` (a TransportSocket) or ``default``."""
-        return self._core.extra.get(name, default)
-
-    def sendto(self, data: Any, addr: Any = None) -> None:
-        """Send one datagram to ``addr`` (or to the connected peer when ``addr`` is None)."""
-        self._core.sendto(data, addr)
-
-    def is_closing(self) -> bool:
-        """True once close() or abort() was called."""
-        return self._core.closing
-
-    def close(self) -> None:
-        """Close after sending the queued datagrams."""
-        self._core.close()
-
-    def abort(self) -> None:
-        """Close now, dropping queued datagrams."""
-        self._core.force_close(None)
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the protocol that receives events."""
-        self._core.protocol = protocol
-
-    def get_protocol(self) -> Any:
-        """The protocol that receives events (None once the connection is lost)."""
-        protocol = self._core.protocol
-        return None if protocol is DETACHED else protocol
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks that drive pause_writing/resume_writing."""
-        self._core.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The (low, high) water marks."""
-        return (self._core.low_water, self._core.high_water)
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes (plus a small per-datagram cost) waiting to be sent."""
-        return self._core.buffer_size
+# What create_datagram_endpoint instantiates: the public DatagramSocketTransport,
+# an interpreted class (see corolla.transports._public, which registers it here
+# when the package is imported).
+datagram_transport_class: Any = None
 
 
 async def create_datagram_endpoint(
@@ -429,9 +354,7 @@ async def create_datagram_endpoint(
         )
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
-    # Typed as the interface: compiled code must call the public class's
-    # methods through Python (a native call on it crashes; see _pipes.py).
-    transport: asyncio.DatagramTransport = DatagramSocketTransport(
+    transport: asyncio.DatagramTransport = datagram_transport_class(
         loop, sock, protocol, address, waiter, connected=connected
     )
     try:

@@ -10,9 +10,8 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
-from mypy_extensions import mypyc_attr
-
-from corolla.transports._debug import creation_stack, warn_unclosed
+from corolla.transports._debug import creation_stack
+from corolla.transports._stream import DETACHED
 
 # 64 KiB: see _stream._MAX_READ (no mmap per read).
 _MAX_READ: Final = 64 * 1024
@@ -142,6 +141,12 @@ class ReadPipeCore:
             self._pipe = None
             if pipe is not None:
                 pipe.close()
+            # Drop the protocol and the public transport (get_protocol() is None
+            # from now on, as in the stdlib): no protocol <-> transport <-> core
+            # cycle is left, so a closed pipe transport is freed by reference
+            # counting alone, as the socket transports are.
+            self._protocol = DETACHED
+            self.public = None
 
     def is_closing(self) -> bool:
         """True once closing started."""
@@ -174,9 +179,10 @@ class ReadPipeCore:
         """Switch the protocol."""
         self._protocol = protocol
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
-        return self._protocol
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
+        protocol = self._protocol
+        return None if protocol is DETACHED else protocol
 
 
 class WritePipeCore:
@@ -354,6 +360,12 @@ class WritePipeCore:
             self._pipe = None
             if pipe is not None:
                 pipe.close()
+            # Drop the protocol and the public transport (get_protocol() is None
+            # from now on, as in the stdlib): no protocol <-> transport <-> core
+            # cycle is left, so a closed pipe transport is freed by reference
+            # counting alone, as the socket transports are.
+            self._protocol = DETACHED
+            self.public = None
 
     def can_write_eof(self) -> bool:
         """True: write_eof() closes the pipe after the buffered data."""
@@ -404,139 +416,18 @@ class WritePipeCore:
         """Switch the protocol."""
         self._protocol = protocol
 
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
-        return self._protocol
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
+        protocol = self._protocol
+        return None if protocol is DETACHED else protocol
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
-class ReadPipeTransport(asyncio.ReadTransport):
-    """Reads a pipe-like file descriptor and feeds a Protocol."""
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        pipe: Any,
-        protocol: asyncio.BaseProtocol,
-        waiter: asyncio.Future[None] | None = None,
-    ) -> None:
-        core = ReadPipeCore(loop, pipe, protocol, waiter)
-        super().__init__({"pipe": pipe})
-        core.public = self
-        self._core = core
-        core.start(waiter)
-
-    def __repr__(self) -> str:
-        state = "closing" if self._core.is_closing() else "open"
-        return f"<{type(self).__name__} {state}>"
-
-    def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None and core.close_pipe_now():
-            warn_unclosed("transport", self, core.created)
-
-    def is_closing(self) -> bool:
-        """True once closing started."""
-        return self._core.is_closing()
-
-    def close(self) -> None:
-        """Stop reading and close the pipe; connection_lost(None) follows."""
-        self._core.close()
-
-    def is_reading(self) -> bool:
-        """True unless paused or closing."""
-        return self._core.is_reading()
-
-    def pause_reading(self) -> None:
-        """Stop reading until resume_reading()."""
-        self._core.pause_reading()
-
-    def resume_reading(self) -> None:
-        """Undo pause_reading()."""
-        self._core.resume_reading()
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the protocol."""
-        self._core.set_protocol(protocol)
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
-        return self._core.get_protocol()
-
-
-@mypyc_attr(allow_interpreted_subclasses=True)
-class WritePipeTransport(asyncio.WriteTransport):
-    """Writes to a pipe-like file descriptor with buffering and flow control."""
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        pipe: Any,
-        protocol: asyncio.BaseProtocol,
-        waiter: asyncio.Future[None] | None = None,
-    ) -> None:
-        core = WritePipeCore(loop, pipe, protocol, waiter)
-        super().__init__({"pipe": pipe})
-        core.public = self
-        self._core = core
-        core.start(waiter)
-
-    def __repr__(self) -> str:
-        state = "closing" if self._core.is_closing() else "open"
-        return f"<{type(self).__name__} {state}>"
-
-    def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None and core.close_pipe_now():
-            warn_unclosed("transport", self, core.created)
-
-    def write(self, data: Any) -> None:
-        """Write bytes; what the pipe does not take now is buffered."""
-        self._core.write(data)
-
-    def writelines(self, list_of_data: Any) -> None:
-        """Write each buffer in turn."""
-        self._core.writelines(list_of_data)
-
-    def can_write_eof(self) -> bool:
-        """True: write_eof() closes the pipe after the buffered data."""
-        return True
-
-    def write_eof(self) -> None:
-        """Close the pipe once the buffer is flushed (a pipe's EOF is its closing)."""
-        self._core.close()
-
-    def is_closing(self) -> bool:
-        """True once closing started."""
-        return self._core.is_closing()
-
-    def close(self) -> None:
-        """Flush the buffer, then close; connection_lost(None) follows."""
-        self._core.close()
-
-    def abort(self) -> None:
-        """Close now, discarding the buffer."""
-        self._core.abort()
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Water marks for pause_writing/resume_writing."""
-        self._core.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """(low, high)."""
-        return self._core.get_write_buffer_limits()
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes waiting to be written."""
-        return self._core.get_write_buffer_size()
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the protocol."""
-        self._core.set_protocol(protocol)
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        """The protocol."""
-        return self._core.get_protocol()
+# What connect_read_pipe and connect_write_pipe instantiate: the public
+# ReadPipeTransport and WritePipeTransport, interpreted classes (see
+# corolla.transports._public, which registers them here when the package is
+# imported).
+read_pipe_transport_class: Any = None
+write_pipe_transport_class: Any = None
 
 
 async def connect_read_pipe(
@@ -550,10 +441,7 @@ async def connect_read_pipe(
     """
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
-    # Typed as the interface: compiled code must call the public class's
-    # methods through Python, as a native call on it crashes (its base is an
-    # interpreted asyncio class with __slots__).
-    transport: asyncio.ReadTransport = ReadPipeTransport(loop, pipe, protocol, waiter)
+    transport: asyncio.ReadTransport = read_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
         await waiter
     except BaseException:
@@ -573,8 +461,7 @@ async def connect_write_pipe(
     """
     protocol = protocol_factory()
     waiter: asyncio.Future[None] = loop.create_future()
-    # Typed as the interface: see connect_read_pipe.
-    transport: asyncio.WriteTransport = WritePipeTransport(loop, pipe, protocol, waiter)
+    transport: asyncio.WriteTransport = write_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
         await waiter
     except BaseException:

@@ -9,8 +9,8 @@ import os
 import stat
 from typing import Any, Final
 
-from corolla.transports._stream import SocketTransport, StreamCore
-from corolla.transports._tls import TLSTransport
+from corolla.transports._public import SocketTransport, TLSTransport
+from corolla.transports._stream import StreamCore
 
 _FALLBACK_CHUNK: Final = 256 * 1024
 _NATIVE_UNSUPPORTED: Final = (errno.ENOTSOCK, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)

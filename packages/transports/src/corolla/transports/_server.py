@@ -10,23 +10,31 @@ import ssl as ssl_module
 import stat
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mypy_extensions import mypyc_attr
 
+from corolla.transports import _stream
 from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments
 from corolla.transports._debug import creation_stack, warn_unclosed
-from corolla.transports._stream import SocketTransport
 from corolla.transports._tls import TLSProtocol
 from corolla.transports._tsocket import TransportSocket
+
+if TYPE_CHECKING:
+    from corolla.transports._public import Server
 
 _RESOURCE_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _ACCEPT_RETRY_DELAY = 1.0
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Server(asyncio.AbstractServer):
-    """A listening server returned by :func:`create_server` and :func:`create_unix_server`."""
+class ServerCore:
+    """The compiled implementation of :class:`Server` (see ``_public.py``).
+
+    Not a subclass of :class:`asyncio.AbstractServer` (the public class adds
+    it): a compiled class with an interpreted base never clears the weak
+    references to its instances when it frees them.
+    """
 
     def __init__(
         self,
@@ -59,7 +67,11 @@ class Server(asyncio.AbstractServer):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} sockets={self.sockets!r}>"
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        """An unclosed server being collected: warn, close its sockets.
+
+        Called by the public class's ``__del__`` (see ``_public.py``).
+        """
         sockets = getattr(self, "_sockets", None)
         if sockets:
             # Only reached once nothing (the loop's accept callbacks included)
@@ -134,7 +146,7 @@ class Server(asyncio.AbstractServer):
                         handshake_timeout=self._ssl_handshake_timeout,
                         shutdown_timeout=self._ssl_shutdown_timeout,
                     )
-                SocketTransport(loop, conn, protocol, None, extra=extra, server=self)
+                _stream.socket_transport_class(loop, conn, protocol, None, extra=extra, server=self)
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -243,6 +255,12 @@ class Server(asyncio.AbstractServer):
         await waiter
 
 
+# What create_server and create_unix_server instantiate: the public Server, an
+# interpreted subclass (see corolla.transports._public, which registers it here
+# when the package is imported).
+server_class: Any = None
+
+
 def _hosts(host: Any) -> list[Any]:
     if host == "" or host is None:
         return [None]
@@ -337,7 +355,7 @@ async def create_server(
         sockets = [sock]
     for listener in sockets:
         listener.setblocking(False)
-    server = Server(
+    server: Server = server_class(
         loop,
         sockets,
         protocol_factory,
@@ -411,7 +429,7 @@ async def create_unix_server(
             except OSError:
                 pass
     sock.setblocking(False)
-    server = Server(
+    server: Server = server_class(
         loop,
         [sock],
         protocol_factory,

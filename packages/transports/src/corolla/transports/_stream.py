@@ -8,9 +8,7 @@ import os
 import socket
 from typing import Any, Final
 
-from mypy_extensions import mypyc_attr
-
-from corolla.transports._debug import creation_stack, warn_unclosed
+from corolla.transports._debug import creation_stack
 from corolla.transports._fdguard import FdOps
 from corolla.transports._tsocket import TransportSocket
 
@@ -507,103 +505,7 @@ class StreamCore:
             sock.close()
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
-class SocketTransport(asyncio.Transport):
-    """A stream transport over a connected TCP or Unix socket."""
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        sock: socket.socket,
-        protocol: asyncio.BaseProtocol,
-        waiter: asyncio.Future[None] | None = None,
-        *,
-        extra: dict[str, Any] | None = None,
-        server: Any = None,
-    ) -> None:
-        core = StreamCore(loop, sock, protocol, extra, server)
-        super().__init__(core.extra)
-        core.public = self
-        self._core = core
-        core.ops.register(core.fd, self)
-        if server is not None:
-            server._attach(self)
-        core.start(waiter)
-
-    def __repr__(self) -> str:
-        core = self._core
-        state = "closed" if core.sock is None else ("closing" if core.closing else "open")
-        return f"<{type(self).__name__} fd={core.fd} {state}>"
-
-    def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None and core.sock is not None:
-            warn_unclosed("transport", self, core.created)
-            core.close_socket_now()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """Return ``peername``, ``sockname``, ``socket`` (a TransportSocket) or ``default``."""
-        return self._core.extra.get(name, default)
-
-    def is_closing(self) -> bool:
-        """True once close() or abort() was called or the connection was lost."""
-        return self._core.closing
-
-    def close(self) -> None:
-        """Close after flushing the write buffer; connection_lost(None) follows."""
-        self._core.close()
-
-    def abort(self) -> None:
-        """Close now, discarding buffered data; connection_lost(None) follows."""
-        self._core.abort()
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the protocol that receives events."""
-        core = self._core
-        core.protocol = protocol
-        core.buffered = isinstance(protocol, asyncio.BufferedProtocol)
-
-    def get_protocol(self) -> Any:
-        """The protocol that receives events (None once the connection is lost)."""
-        protocol = self._core.protocol
-        return None if protocol is DETACHED else protocol
-
-    def is_reading(self) -> bool:
-        """True unless reading is paused or the transport is closing."""
-        return self._core.is_reading()
-
-    def pause_reading(self) -> None:
-        """Stop calling the protocol's receive methods until resume_reading()."""
-        self._core.pause_reading()
-
-    def resume_reading(self) -> None:
-        """Undo pause_reading()."""
-        self._core.resume_reading()
-
-    def write(self, data: Any) -> None:
-        """Send bytes; what the socket does not take now is buffered without copying."""
-        self._core.write(data)
-
-    def writelines(self, list_of_data: Any) -> None:
-        """Write each buffer in turn (sent together with one vectored sendmsg when queued)."""
-        self._core.writelines(list_of_data)
-
-    def write_eof(self) -> None:
-        """Shut down the sending half once the buffer is flushed."""
-        self._core.write_eof()
-
-    def can_write_eof(self) -> bool:
-        """Always True for socket streams."""
-        return True
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the high and low water marks that drive pause_writing/resume_writing."""
-        self._core.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The (low, high) water marks."""
-        return (self._core.low_water, self._core.high_water)
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes waiting in the write buffer."""
-        return self._core.buffer_size
+# What the connection functions and servers instantiate: the public
+# SocketTransport, an interpreted class (see corolla.transports._public, which
+# registers it here when the package is imported).
+socket_transport_class: Any = None

@@ -76,7 +76,7 @@ class TLSProtocol(asyncio.Protocol):
         self._app_lost = False
         self._app_reading_paused = False
         self._peer_eof = False
-        self._app_transport: TLSTransport | None = TLSTransport(self)
+        self._app_transport: asyncio.Transport | None = tls_transport_class(self)
         self._extra: dict[str, Any] = {}
 
     # -- the underlying transport's events --------------------------------
@@ -412,95 +412,10 @@ class TLSProtocol(asyncio.Protocol):
         return size
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
-class TLSTransport(asyncio.Transport):
-    """The transport a protocol sees on a TLS connection."""
-
-    # Compiled note: methods here must not call other methods through ``self``
-    # (a mypyc build crashed doing so on this slotted stdlib base); they go
-    # through ``self._layer`` instead.
-
-    def __init__(self, layer: TLSProtocol) -> None:
-        super().__init__(None)
-        self._layer = layer
-
-    def __repr__(self) -> str:
-        state = "closing" if self._layer.is_closing() else "open"
-        return f"<{type(self).__name__} {state}>"
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """``ssl_object``, ``peercert``, ``cipher``, ``compression``, ``sslcontext``, and
-        the underlying socket's ``peername``/``sockname``/``socket``."""
-        return self._layer.extra(name, default)
-
-    def is_closing(self) -> bool:
-        """True once closing started or the connection is gone."""
-        return self._layer.is_closing()
-
-    def close(self) -> None:
-        """Send close_notify after the buffered data, then close the connection."""
-        self._layer.close()
-
-    def abort(self) -> None:
-        """Close now without the TLS shutdown."""
-        self._layer.abort()
-
-    def write(self, data: Any) -> None:
-        """Encrypt and send (queued until the handshake completes)."""
-        self._layer.write(data)
-
-    def writelines(self, list_of_data: Any) -> None:
-        """Write each buffer in turn."""
-        for data in list_of_data:
-            self._layer.write(data)
-
-    def can_write_eof(self) -> bool:
-        """False: TLS cannot half-close."""
-        return False
-
-    def write_eof(self) -> None:
-        """Not possible over TLS."""
-        raise RuntimeError("TLS transports cannot write EOF (half-close)")
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the app protocol."""
-        self._layer._app_protocol = protocol
-        self._layer._app_buffered = isinstance(protocol, asyncio.BufferedProtocol)
-
-    def get_protocol(self) -> Any:
-        """The app protocol (None once the connection is lost)."""
-        protocol = self._layer._app_protocol
-        return None if protocol is DETACHED else protocol
-
-    def is_reading(self) -> bool:
-        """False while the app paused reading or the connection is closing."""
-        return not self._layer._app_reading_paused and not self._layer.is_closing()
-
-    def pause_reading(self) -> None:
-        """Stop delivering data to the app protocol."""
-        self._layer.pause_reading()
-
-    def resume_reading(self) -> None:
-        """Resume delivering data."""
-        self._layer.resume_reading()
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Water marks of the underlying transport (encrypted bytes)."""
-        transport = self._layer._transport
-        if transport is not None:
-            transport.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """(low, high) of the underlying transport."""
-        transport = self._layer._transport
-        if transport is None:
-            return (0, 0)
-        limits: tuple[int, int] = transport.get_write_buffer_limits()
-        return limits
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes not yet sent (encrypted, plus data queued during the handshake)."""
-        return self._layer.write_buffer_size()
+# What TLSProtocol instantiates: the public TLSTransport, an interpreted class
+# (see corolla.transports._public, which registers it here when the package is
+# imported).
+tls_transport_class: Any = None
 
 
 async def start_tls(
