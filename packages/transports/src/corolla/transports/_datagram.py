@@ -10,6 +10,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
+from corolla.transports._await import Await, WaitFuture
 from corolla.transports._debug import creation_stack
 from corolla.transports._fdguard import FdOps
 from corolla.transports._stream import DETACHED
@@ -358,7 +359,7 @@ async def create_datagram_endpoint(
         loop, sock, protocol, address, waiter, connected=connected
     )
     try:
-        await waiter
+        await WaitFuture(waiter)
     except BaseException:
         transport.close()
         raise
@@ -403,8 +404,10 @@ async def _open_datagram_socket(
                 continue
             if not (isinstance(addr, tuple) and len(addr) == 2):
                 raise TypeError("2-tuple is expected")
-            infos = await loop.getaddrinfo(
-                *addr, family=family, type=socket.SOCK_DGRAM, proto=proto, flags=flags
+            infos = await Await(
+                loop.getaddrinfo(
+                    *addr, family=family, type=socket.SOCK_DGRAM, proto=proto, flags=flags
+                )
             )
             if not infos:
                 raise OSError("getaddrinfo() returned empty list")
@@ -435,7 +438,7 @@ async def _open_datagram_socket(
             if local is not None:
                 sock.bind(local)
             if remote is not None and not allow_broadcast:
-                await loop.sock_connect(sock, remote)
+                await Await(loop.sock_connect(sock, remote))
         except OSError as exc:
             sock.close()
             errors.append(exc)

@@ -10,6 +10,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
+from corolla.transports._await import WaitFuture
 from corolla.transports._debug import creation_stack
 from corolla.transports._stream import DETACHED
 
@@ -443,7 +444,7 @@ async def connect_read_pipe(
     waiter: asyncio.Future[None] = loop.create_future()
     transport: asyncio.ReadTransport = read_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
-        await waiter
+        await WaitFuture(waiter)
     except BaseException:
         transport.close()
         raise
@@ -463,7 +464,7 @@ async def connect_write_pipe(
     waiter: asyncio.Future[None] = loop.create_future()
     transport: asyncio.WriteTransport = write_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
-        await waiter
+        await WaitFuture(waiter)
     except BaseException:
         transport.close()
         raise

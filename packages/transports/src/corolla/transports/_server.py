@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mypy_extensions import mypyc_attr
 
 from corolla.transports import _stream
+from corolla.transports._await import Await, WaitFuture
 from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments
 from corolla.transports._debug import creation_stack, warn_unclosed
 from corolla.transports._tls import TLSProtocol
@@ -237,7 +238,7 @@ class ServerCore:
         fut: asyncio.Future[None] = self._loop.create_future()
         self._serving_forever = fut
         try:
-            await fut
+            await WaitFuture(fut)
         except asyncio.CancelledError as exc:
             self.close()
             await self.wait_closed()
@@ -252,7 +253,7 @@ class ServerCore:
             return
         waiter: asyncio.Future[None] = self._loop.create_future()
         waiters.append(waiter)
-        await waiter
+        await WaitFuture(waiter)
 
 
 # What create_server and create_unix_server instantiate: the public Server, an
@@ -305,8 +306,10 @@ async def create_server(
             reuse_address = os.name == "posix" and sys.platform != "cygwin"
         infos: list[tuple[Any, Any, int, str, Any]] = []
         for one_host in _hosts(host):
-            found = await loop.getaddrinfo(
-                one_host, port, family=family, type=socket.SOCK_STREAM, flags=flags
+            found = await Await(
+                loop.getaddrinfo(
+                    one_host, port, family=family, type=socket.SOCK_STREAM, flags=flags
+                )
             )
             if not found:
                 raise OSError(f"getaddrinfo({one_host!r}) returned empty list")

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
+from corolla.transports._await import WaitFuture
 from corolla.transports._stream import DETACHED
 
 # 64 KiB: see _stream._MAX_READ (no mmap per read).
@@ -468,7 +469,7 @@ async def start_tls(
     made = loop.call_soon(layer.connection_made, transport)
     resumed = loop.call_soon(stream.resume_reading)
     try:
-        await waiter
+        await WaitFuture(waiter)
     except BaseException:
         made.cancel()
         resumed.cancel()
