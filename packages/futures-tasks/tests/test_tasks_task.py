@@ -564,3 +564,31 @@ def test_new_task_records_its_creator_in_debug_mode(loop: asyncio.AbstractEventL
         "test_new_task_records_its_creator_in_debug_mode"
     )
     run(loop, asyncio.gather(task, by_class))
+
+
+def test_replaced_call_exception_handler_may_return_anything(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Test suites replace the method with a Mock, whose calls return a Mock.
+    contexts: list[dict[str, Any]] = []
+
+    def record(context: dict[str, Any]) -> str:
+        contexts.append(context)
+        return "not None"
+
+    loop.call_exception_handler = record  # type: ignore[method-assign,assignment]
+    fut: Future[None] = Future(loop=loop)
+    fut.set_exception(ValueError("never retrieved"))
+    del fut
+
+    async def forever() -> None:
+        await Future(loop=loop)
+
+    pending = Task(forever(), loop=loop)
+    run(loop, asyncio.sleep(0))
+    del pending
+    gc.collect()
+    assert sorted(c["message"] for c in contexts) == [
+        "Future exception was never retrieved",
+        "Task was destroyed but it is pending!",
+    ]

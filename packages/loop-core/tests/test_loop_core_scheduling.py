@@ -438,6 +438,28 @@ def test_exception_handler_get_set_and_errors(
     assert any_loop.get_exception_handler() is None
 
 
+def test_replaced_call_exception_handler_may_return_anything(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Test suites replace the method with a Mock, whose calls return a Mock.
+    contexts: list[dict[str, Any]] = []
+
+    def record(context: dict[str, Any]) -> str:
+        contexts.append(context)
+        return "not None"
+
+    any_loop.call_exception_handler = record  # type: ignore[method-assign,assignment]
+
+    def boom() -> None:
+        raise ValueError("in a callback")
+
+    any_loop.call_soon(boom)
+    any_loop.call_later(0, boom)
+    stop_soon(any_loop)
+    any_loop.run_forever()
+    assert [type(c["exception"]) for c in contexts] == [ValueError, ValueError]
+
+
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
 

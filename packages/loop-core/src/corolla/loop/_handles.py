@@ -130,7 +130,10 @@ class Handle:
             }
             if self._source_traceback:
                 context["source_traceback"] = self._source_traceback
-            self._loop.call_exception_handler(context)
+            # Through Any: compiled, a call typed -> None checks for None, and a
+            # replaced handler (a Mock) may return anything.
+            loop_any: Any = self._loop
+            loop_any.call_exception_handler(context)
         # Interpreted, a coroutine that raised in this callback keeps this frame
         # alive from its traceback (as its f_back), and with it this frame's
         # locals: drop them, or a task that failed and that nobody holds (the
