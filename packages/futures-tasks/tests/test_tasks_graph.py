@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import sys
 from typing import Any
 
 import pytest
@@ -502,7 +501,6 @@ async def fut_wait(fut: Any) -> None:
     await fut
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="3.11+")
 def test_public_names() -> None:
     import corolla.futures as cf
 
