@@ -53,7 +53,9 @@ def entry(frame: Any) -> str:
 def label(fut: Any) -> str:
     if isinstance(fut, (ct.Task, asyncio.Task)):
         name = fut.get_name()
-        return "T<anon>" if name.startswith("Task-") else f"T<{name}>"
+        # 3.13.0's create_task() names a factory-made task "None" when given no name.
+        anonymous = name.startswith("Task-") or name == "None"
+        return "T<anon>" if anonymous else f"T<{name}>"
     return "F"
 
 
