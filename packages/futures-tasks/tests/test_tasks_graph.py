@@ -190,6 +190,37 @@ def test_shield_and_timeout(gloop: asyncio.AbstractEventLoop) -> None:
     assert seen[0] == ["T<anon>", ["s capture", "a inner", "a c1"], [["T<anon>", ["a main"], []]]]
 
 
+def test_wait_records_the_calling_task(gloop: asyncio.AbstractEventLoop) -> None:
+    seen: list[Summary] = []
+
+    async def inner() -> None:
+        await ct.sleep(0)
+        seen.append(capture()[0])
+
+    async def c1() -> None:
+        async with ct.timeout(60):
+            await ct.sleep(0)
+            await inner()
+
+    async def c2(gate: Any) -> None:
+        await gate
+
+    async def main() -> None:
+        gate: Future[None] = Future()
+        t1 = ct.create_task(c1())
+        t2 = ct.create_task(c2(gate))
+        done, pending = await ct.wait([t1, t2], return_when=ct.FIRST_COMPLETED)
+        assert (done, pending) == ({t1}, {t2})
+        # Left pending: no longer awaited by this task.
+        assert awaited(t1) is None
+        assert awaited(t2) is None
+        gate.set_result(None)
+        await t2
+
+    run(gloop, main())
+    assert seen[0] == ["T<anon>", ["s capture", "a inner", "a c1"], [["T<anon>", ["a main"], []]]]
+
+
 def test_task_awaiting_a_task(gloop: asyncio.AbstractEventLoop) -> None:
     seen: list[Summary] = []
 

@@ -287,9 +287,13 @@ async def wait(
         if not waiter.done():
             waiter.set_result(None)
 
+    # The calling task awaits each of them, for the call graph.
+    cur_task = asyncio.current_task(loop)
+
     def on_done(f: Any) -> None:
         nonlocal remaining
         remaining -= 1
+        future_discard_from_awaited_by(f, cur_task)
         if (
             remaining <= 0
             or return_when == FIRST_COMPLETED
@@ -300,13 +304,16 @@ async def wait(
     handle = loop.call_later(timeout, release) if timeout is not None else None
     for f in futures:
         f.add_done_callback(on_done)
+        future_add_to_awaited_by(f, cur_task)
     try:
         await waiter
     finally:
         if handle is not None:
             handle.cancel()
         for f in futures:
-            f.remove_done_callback(on_done)
+            if f.remove_done_callback(on_done):
+                # Still pending (or its callback not run yet): no longer awaited here.
+                future_discard_from_awaited_by(f, cur_task)
     done = {f for f in futures if f.done()}
     return done, futures - done
 
