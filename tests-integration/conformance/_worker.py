@@ -65,6 +65,18 @@ CLASS_SWAPS: list[tuple[tuple[str, ...], str, list[str]]] = [
         for name in ("timeout", "timeout_at", "Timeout")
     ],
     (("corolla.tasks", "corolla.futures"), "TaskGroup", ["TaskGroup", "taskgroups.TaskGroup"]),
+    # 3.14's call graph (no such names before: nothing is swapped there)
+    *[
+        (("corolla.tasks",), name, [name, f"graph.{name}"])
+        for name in (
+            "capture_call_graph", "format_call_graph", "print_call_graph",
+            "FrameCallGraphEntry", "FutureCallGraph",
+        )
+    ],
+    *[
+        (("corolla.futures",), name, [name, f"futures.{name}"])
+        for name in ("future_add_to_awaited_by", "future_discard_from_awaited_by")
+    ],
     *[
         (("corolla.sync",), name, [name, f"locks.{name}"])
         for name in ("Lock", "Event", "Condition", "Semaphore", "BoundedSemaphore", "Barrier")

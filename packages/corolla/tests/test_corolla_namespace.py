@@ -26,10 +26,6 @@ NEVER = {
     # the registries' private hooks: use the stdlib's (DESIGN.md)
     "_get_running_loop", "_set_running_loop", "_register_task", "_unregister_task",
     "_enter_task", "_leave_task", "_swap_current_task",
-    # 3.14 call-graph introspection: not built yet in corolla.tasks
-    "future_add_to_awaited_by", "future_discard_from_awaited_by",
-    "capture_call_graph", "format_call_graph", "print_call_graph",
-    "FrameCallGraphEntry", "FutureCallGraph",
 }  # fmt: skip
 
 
@@ -51,6 +47,9 @@ def test_names_are_corollas_own() -> None:
     assert asyncio.CancelledError is stdlib_asyncio.CancelledError
     assert asyncio.StreamReader is corolla.streams.StreamReader
     assert asyncio.create_subprocess_exec is corolla.subprocess.create_subprocess_exec
+    assert asyncio.capture_call_graph is corolla.tasks.capture_call_graph
+    assert asyncio.FutureCallGraph is corolla.tasks.FutureCallGraph
+    assert asyncio.future_add_to_awaited_by is corolla.futures.future_add_to_awaited_by
 
 
 def test_subprocess_submodule_mirrors_the_stdlib() -> None:
@@ -123,3 +122,19 @@ def test_readme_style_program() -> None:
         return total
 
     assert asyncio.run(main()) == 4950
+
+
+def test_call_graph_through_the_namespace() -> None:
+    async def child() -> str:
+        return asyncio.format_call_graph()
+
+    async def main() -> str:
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(child(), name="child")
+        text: str = task.result()
+        return text
+
+    text = asyncio.run(main())
+    assert text.startswith("* Task(name='child', id=0x")
+    assert "test_call_graph_through_the_namespace.<locals>.child()" in text
+    assert "  + Awaited by:\n    * Task(name=" in text

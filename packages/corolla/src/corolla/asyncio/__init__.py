@@ -33,7 +33,13 @@ from asyncio import (
 )
 
 from corolla.asyncio._compiled import COMPILED
-from corolla.futures import Future, isfuture, wrap_future
+from corolla.futures import (
+    Future,
+    future_add_to_awaited_by,
+    future_discard_from_awaited_by,
+    isfuture,
+    wrap_future,
+)
 from corolla.loop import (
     EventLoop,
     EventLoopPolicy,
@@ -66,19 +72,24 @@ from corolla.tasks import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
     FIRST_EXCEPTION,
+    FrameCallGraphEntry,
+    FutureCallGraph,
     Task,
     TaskGroup,
     Timeout,
     all_tasks,
     as_completed,
+    capture_call_graph,
     create_eager_task_factory,
     create_task,
     current_task,
     eager_task_factory,
     ensure_future,
+    format_call_graph,
     gather,
     iscoroutine,
     iscoroutinefunction,
+    print_call_graph,
     run_coroutine_threadsafe,
     shield,
     sleep,
@@ -154,6 +165,14 @@ __all__ = [
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
     "ALL_COMPLETED",
+    # call-graph introspection (3.14's)
+    "capture_call_graph",
+    "format_call_graph",
+    "print_call_graph",
+    "FrameCallGraphEntry",
+    "FutureCallGraph",
+    "future_add_to_awaited_by",
+    "future_discard_from_awaited_by",
     # synchronisation
     "Lock",
     "Event",

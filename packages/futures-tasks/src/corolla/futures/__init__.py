@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from corolla.futures._api import Future
 from corolla.futures._compiled import COMPILED
-from corolla.futures._future import isfuture
+from corolla.futures._future import (
+    future_add_to_awaited_by,
+    future_discard_from_awaited_by,
+    isfuture,
+)
 
 if TYPE_CHECKING:
 
@@ -25,6 +29,8 @@ __all__ = [
     "COMPILED",
     "CancelledError",
     "Future",
+    "future_add_to_awaited_by",
+    "future_discard_from_awaited_by",
     "InvalidStateError",
     "isfuture",
     "new_future",

@@ -124,6 +124,10 @@ class FutureCore:
     # traceback.
     _cancelled_orig: weakref.ref[BaseException] | None = None
     _cancelled_tb: Any = None
+    # Who awaits this future, for the call graph (future_add_to_awaited_by):
+    # the first waiter in a field of its own, a set only from the second on.
+    _awaiter: FutureCore | None = None
+    _awaiters: set[FutureCore] | None = None
 
     # Set by init_future; unset (AttributeError) in a subclass whose __init__
     # never called ours.
@@ -150,6 +154,11 @@ class FutureCore:
         if cbs is not None:
             out.extend(cbs)
         return out
+
+    @property
+    def _asyncio_awaited_by(self) -> frozenset[Any] | None:
+        """The futures and tasks recorded as awaiting this one, or None if there are none."""
+        return awaited_by(self)
 
     def _repr_info(self) -> list[str]:
         info = [self._state.lower()]
@@ -438,6 +447,69 @@ def new_future(loop: asyncio.AbstractEventLoop) -> Any:
 # Module-level functions rather than methods: every instance is of an
 # interpreted subclass (Future, Task), so a compiled ``self.method()`` call
 # would go through a Python-level lookup; a function call is a C call.
+
+
+def future_add_to_awaited_by(fut: object, waiter: object, /) -> None:
+    """Record that ``waiter`` awaits ``fut``, for the call graph.
+
+    Both must be corolla futures or tasks (or instances of their subclasses);
+    for anything else, a stdlib future or task for one, the call does nothing,
+    as asyncio's own function ignores what is not its Future. Each call should
+    be matched by a later :func:`future_discard_from_awaited_by` with the same
+    arguments. Recording the same waiter twice keeps one entry.
+
+    Tasks do it themselves for the future they wait on, and so do ``gather()``,
+    ``shield()`` and ``TaskGroup.create_task()``; code that makes a future stand
+    for other work with ``add_done_callback()`` can call it so that
+    :func:`corolla.tasks.capture_call_graph` sees who waits on what.
+    """
+    if isinstance(fut, FutureCore) and isinstance(waiter, FutureCore):
+        add_awaiter(fut, waiter)
+
+
+def future_discard_from_awaited_by(fut: object, waiter: object, /) -> None:
+    """Forget that ``waiter`` awaits ``fut`` (see :func:`future_add_to_awaited_by`).
+
+    Does nothing if it was not recorded, or if either is not a corolla future
+    or task.
+    """
+    if isinstance(fut, FutureCore) and isinstance(waiter, FutureCore):
+        discard_awaiter(fut, waiter)
+
+
+def add_awaiter(fut: FutureCore, waiter: FutureCore) -> None:
+    first = fut._awaiter
+    more = fut._awaiters
+    if first is None:
+        if more is None or waiter not in more:
+            fut._awaiter = waiter
+    elif first is not waiter:
+        if more is None:
+            fut._awaiters = {waiter}
+        else:
+            more.add(waiter)
+
+
+def discard_awaiter(fut: FutureCore, waiter: FutureCore) -> None:
+    if fut._awaiter is waiter:
+        fut._awaiter = None
+    else:
+        more = fut._awaiters
+        if more is not None:
+            more.discard(waiter)
+
+
+def awaited_by(fut: FutureCore) -> frozenset[Any] | None:
+    """The recorded waiters of ``fut`` (None when there are none)."""
+    first = fut._awaiter
+    more = fut._awaiters
+    if more:
+        if first is None:
+            return frozenset(more)
+        return frozenset([first, *more])
+    if first is None:
+        return None
+    return frozenset((first,))
 
 
 def schedule_callbacks(fut: FutureCore) -> None:

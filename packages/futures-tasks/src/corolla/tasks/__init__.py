@@ -25,6 +25,13 @@ from corolla.tasks._combinators import (
 )
 from corolla.tasks._compiled import COMPILED
 from corolla.tasks._coroutines import create_task, iscoroutine, iscoroutinefunction
+from corolla.tasks._graph import (
+    FrameCallGraphEntry,
+    FutureCallGraph,
+    capture_call_graph,
+    format_call_graph,
+    print_call_graph,
+)
 from corolla.tasks._taskgroup import TaskGroup
 from corolla.tasks._threads import (
     all_tasks,
@@ -81,4 +88,9 @@ __all__ = [
     "all_tasks",
     "eager_task_factory",
     "create_eager_task_factory",
+    "capture_call_graph",
+    "format_call_graph",
+    "print_call_graph",
+    "FrameCallGraphEntry",
+    "FutureCallGraph",
 ]

@@ -10,7 +10,13 @@ from collections.abc import Awaitable, Generator, Iterable
 from typing import Any, Final, TypeVar, cast
 
 from corolla.futures._api import Future
-from corolla.futures._future import FutureCore, get_loop_of, isfuture
+from corolla.futures._future import (
+    FutureCore,
+    future_add_to_awaited_by,
+    future_discard_from_awaited_by,
+    get_loop_of,
+    isfuture,
+)
 from corolla.tasks._api import GatheringFuture, await_awaitable
 from corolla.tasks._task import is_coroutine
 
@@ -129,6 +135,9 @@ def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
         empty.set_result([])
         return empty
 
+    # The task calling gather() awaits each child, for the call graph.
+    running = asyncio._get_running_loop()
+    cur_task = None if running is None else asyncio.current_task(running)
     children: list[Any] = []
     by_arg: dict[int, Any] = {}
     loop_or_none: asyncio.AbstractEventLoop | None = None
@@ -157,6 +166,8 @@ def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
     def on_child_done(child: Any) -> None:
         nonlocal finished
         finished += 1
+        if cur_task is not None:
+            future_discard_from_awaited_by(child, cur_task)
         if outer.done():
             if not child.cancelled():
                 child.exception()  # mark it retrieved: the outcome is decided
@@ -194,6 +205,8 @@ def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
             # gather of finished (e.g. eager) tasks is finished on return.
             on_child_done(child)
         else:
+            if cur_task is not None:
+                future_add_to_awaited_by(child, cur_task)
             child.add_done_callback(on_child_done)
     return outer
 
@@ -209,8 +222,14 @@ def shield(arg: Any) -> Any:
         return inner
     loop = get_loop_of(inner)
     outer: Future[Any] = Future(loop=loop)
+    # The task calling shield() awaits the inner one, for the call graph.
+    cur_task = asyncio.current_task(loop)
+    if cur_task is not None:
+        future_add_to_awaited_by(inner, cur_task)
 
     def on_inner_done(_: Any) -> None:
+        if cur_task is not None:
+            future_discard_from_awaited_by(inner, cur_task)
         if outer.cancelled():
             if not inner.cancelled():
                 inner.exception()  # retrieved: nobody else will
@@ -227,6 +246,9 @@ def shield(arg: Any) -> Any:
     def on_outer_done(_: Any) -> None:
         if not inner.done():
             inner.remove_done_callback(on_inner_done)
+            if cur_task is not None:
+                # Left running alone: the call graph forgets the shielding task.
+                future_discard_from_awaited_by(inner, cur_task)
 
     inner.add_done_callback(on_inner_done)
     outer.add_done_callback(on_outer_done)
@@ -265,9 +287,13 @@ async def wait(
         if not waiter.done():
             waiter.set_result(None)
 
+    # The calling task awaits each of them, for the call graph.
+    cur_task = asyncio.current_task(loop)
+
     def on_done(f: Any) -> None:
         nonlocal remaining
         remaining -= 1
+        future_discard_from_awaited_by(f, cur_task)
         if (
             remaining <= 0
             or return_when == FIRST_COMPLETED
@@ -278,13 +304,16 @@ async def wait(
     handle = loop.call_later(timeout, release) if timeout is not None else None
     for f in futures:
         f.add_done_callback(on_done)
+        future_add_to_awaited_by(f, cur_task)
     try:
         await waiter
     finally:
         if handle is not None:
             handle.cancel()
         for f in futures:
-            f.remove_done_callback(on_done)
+            if f.remove_done_callback(on_done):
+                # Still pending (or its callback not run yet): no longer awaited here.
+                future_discard_from_awaited_by(f, cur_task)
     done = {f for f in futures if f.done()}
     return done, futures - done
 

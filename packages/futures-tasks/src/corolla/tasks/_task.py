@@ -24,6 +24,7 @@ from corolla.futures._future import (
     PENDING,
     FutureCore,
     PublicClass,
+    add_awaiter,
     add_callback,
     finish_cancel,
     finish_exception,
@@ -336,6 +337,14 @@ class TaskCore(FutureCore):
         run_step(self, exc)
 
     def _wakeup(self, future: Any) -> None:
+        if isinstance(future, FutureCore):
+            # No longer awaited by this task (see wait_on_own).
+            if future._awaiter is self:
+                future._awaiter = None
+            else:
+                awaiters = future._awaiters
+                if awaiters is not None:
+                    awaiters.discard(self)
         if self._waiter_is_own_await:
             # The coroutine is suspended in corolla's Future.__await__ on this
             # very future: resumed, it returns the result or raises the
@@ -534,6 +543,11 @@ def wait_on_own(task: TaskCore, fut: FutureCore) -> None:
     if not _can_wait_on(task, fut, fut._loop, fut._asyncio_future_blocking):
         return
     fut._asyncio_future_blocking = False
+    # The call graph: this task awaits fut (undone in _wakeup).
+    if fut._awaiter is None and fut._awaiters is None:
+        fut._awaiter = task
+    else:
+        add_awaiter(fut, task)
     task._waiter_is_own_await = fut._own_await
     fut._own_await = False
     tp = type(fut)

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from corolla.futures._api import Future
+from corolla.futures._future import future_add_to_awaited_by, future_discard_from_awaited_by
 
 # 3.13 closes a coroutine that create_task refuses (no "never awaited"
 # warning); 3.11 and 3.12 leave it to the caller, who may still await it.
@@ -140,6 +141,9 @@ class TaskGroup:
             task = loop.create_task(coro, name=name)
         else:
             task = loop.create_task(coro, name=name, context=context)
+        # The parent task awaits the group's tasks, for the call graph
+        # (undone in _on_task_done).
+        future_add_to_awaited_by(task, self._parent_task)
         if task.done():
             # An eager task may already be over.
             self._on_task_done(task)
@@ -156,6 +160,7 @@ class TaskGroup:
 
     def _on_task_done(self, task: Any) -> None:
         self._tasks.discard(task)
+        future_discard_from_awaited_by(task, self._parent_task)
         fut = self._on_completed_fut
         if fut is not None and not self._tasks and not fut.done():
             fut.set_result(True)
