@@ -345,11 +345,13 @@ class TaskCore(FutureCore):
                 awaiters = future._awaiters
                 if awaiters is not None:
                     awaiters.discard(self)
-        if self._waiter_is_own_await:
+        if self._waiter_is_own_await and not self._must_cancel:
             # The coroutine is suspended in corolla's Future.__await__ on this
             # very future: resumed, it returns the result or raises the
             # exception there. No throw(): the traceback is kept whole and
             # no 3-argument throw() is forwarded through compiled coroutines.
+            # (A cancellation requested meanwhile needs the future's outcome
+            # here: its CancelledError, message included, is the one thrown.)
             task_step(self, None)
         else:
             try:
