@@ -5,7 +5,8 @@ swapped in on 3.11 (stage conformance), then the test suite editable (pure
 Python) on 3.11, 3.12 and 3.13 (on 3.12 and 3.13 each followed by CPython's
 asyncio tests of that version: conformance-py3.12, conformance-py3.13, in
 the matrix environment the test stage before it made), and as mypyc-compiled
-wheels on 3.13 and 3.11. The conformance stages compare with
+wheels on 3.13 (then CPython's asyncio tests again, on those compiled wheels:
+conformance-compiled-py3.13) and 3.11. The conformance stages compare with
 tests-integration/conformance/baseline.json. The compiled 3.11 run comes
 last, so its pytest summary line closes the output. Each stage's duration is
 printed.
@@ -39,6 +40,11 @@ STAGES: list[tuple[str, list[str]]] = [
     ("test-pure-py3.13", [*HATCH, "run", "all.py3.13:test", "-q"]),
     ("conformance-py3.13", [*HATCH, "run", "all.py3.13:conformance", "--ci", "--python", "3.13"]),
     ("test-compiled-py3.13", [*HATCH, "run", "all-compiled.py3.13:test", "-q"]),
+    # On the compiled wheels the stage before installed: what users run.
+    (
+        "conformance-compiled-py3.13",
+        [*HATCH, "run", "all-compiled.py3.13:conformance", "--ci", "--python", "3.13"],
+    ),
     ("test-compiled", [*HATCH, "run", "compiled:test"]),
 ]
 
