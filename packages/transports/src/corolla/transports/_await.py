@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Awaitable, Generator
 from typing import Any, cast
 
+from corolla.transports._compiled import COMPILED
+
 
 class WaitFuture:
     """``await WaitFuture(fut)`` is ``await fut`` for a future of any loop.
@@ -78,3 +80,13 @@ class Await:
     def close(self) -> None:
         """Close ``x``'s iterator."""
         self._it.close()
+
+
+def future_wait(fut: asyncio.Future[Any]) -> Awaitable[Any]:
+    """What to await for ``fut``: a :class:`WaitFuture` when compiled, else ``fut`` itself."""
+    return WaitFuture(fut) if COMPILED else fut
+
+
+def coroutine_wait(awaitable: Awaitable[Any]) -> Awaitable[Any]:
+    """What to await for ``awaitable``: an :class:`Await` when compiled, else itself."""
+    return Await(awaitable) if COMPILED else awaitable

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from corolla.transports import _stream
-from corolla.transports._await import Await, WaitFuture
+from corolla.transports._await import coroutine_wait, future_wait
 from corolla.transports._tls import TLSProtocol, check_timeout, default_client_context
 
 AddrInfo = tuple[Any, Any, int, str, Any]
@@ -72,14 +72,14 @@ async def make_connection(
             loop, sock, layer, None, extra=extra
         )
         try:
-            await WaitFuture(waiter)
+            await future_wait(waiter)
         except BaseException:
             layer.abort()
             raise
         return app_transport, protocol
     transport = _stream.socket_transport_class(loop, sock, protocol, waiter, extra=extra)
     try:
-        await WaitFuture(waiter)
+        await future_wait(waiter)
     except BaseException:
         transport.close()
         raise
@@ -132,7 +132,7 @@ async def _connect_one(
                 if bind_errors:
                     raise bind_errors[0]
                 raise OSError(f"no matching local address with family={family} found")
-        await Await(loop.sock_connect(sock, address))
+        await coroutine_wait(loop.sock_connect(sock, address))
     except BaseException:
         sock.close()
         raise
@@ -166,7 +166,7 @@ async def _wait_finished(loop: asyncio.AbstractEventLoop, tasks: list[asyncio.Ta
 
     for task in pending:
         task.add_done_callback(one_done)
-    await WaitFuture(waiter)
+    await future_wait(waiter)
 
 
 async def staggered_connect(
@@ -231,7 +231,7 @@ async def staggered_connect(
     # No await inside ``finally``: compiled code must re-raise a cancellation
     # after the attempts are cleaned up, so the two paths are spelled out.
     try:
-        await WaitFuture(done)
+        await future_wait(done)
     except BaseException as exc:
         stop_all()
         await _wait_finished(loop, tasks)
@@ -259,7 +259,7 @@ async def open_connection_socket(
     if happy_eyeballs_delay is not None and interleave is None:
         interleave = 1
     infos: list[AddrInfo] = list(
-        await Await(
+        await coroutine_wait(
             loop.getaddrinfo(
                 host, port, family=family, type=socket.SOCK_STREAM, proto=proto, flags=flags
             )
@@ -270,7 +270,7 @@ async def open_connection_socket(
     local_infos: list[AddrInfo] | None = None
     if local_addr is not None:
         local_infos = list(
-            await Await(
+            await coroutine_wait(
                 loop.getaddrinfo(
                     *local_addr, family=family, type=socket.SOCK_STREAM, proto=proto, flags=flags
                 )
@@ -390,7 +390,7 @@ async def create_unix_connection(
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0)
         try:
             sock.setblocking(False)
-            await Await(loop.sock_connect(sock, path))
+            await coroutine_wait(loop.sock_connect(sock, path))
         except BaseException:
             sock.close()
             raise

@@ -10,7 +10,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
-from corolla.transports._await import Await, WaitFuture
+from corolla.transports._await import coroutine_wait, future_wait
 from corolla.transports._debug import creation_stack
 from corolla.transports._fdguard import FdOps
 from corolla.transports._stream import DETACHED
@@ -364,7 +364,7 @@ async def create_datagram_endpoint(
         loop, sock, protocol, address, waiter, connected=connected
     )
     try:
-        await WaitFuture(waiter)
+        await future_wait(waiter)
     except BaseException:
         transport.close()
         raise
@@ -409,7 +409,7 @@ async def _open_datagram_socket(
                 continue
             if not (isinstance(addr, tuple) and len(addr) == 2):
                 raise TypeError("2-tuple is expected")
-            infos = await Await(
+            infos = await coroutine_wait(
                 loop.getaddrinfo(
                     *addr, family=family, type=socket.SOCK_DGRAM, proto=proto, flags=flags
                 )
@@ -443,7 +443,7 @@ async def _open_datagram_socket(
             if local is not None:
                 sock.bind(local)
             if remote is not None and not allow_broadcast:
-                await Await(loop.sock_connect(sock, remote))
+                await coroutine_wait(loop.sock_connect(sock, remote))
         except OSError as exc:
             sock.close()
             errors.append(exc)

@@ -10,7 +10,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, Final
 
-from corolla.transports._await import WaitFuture
+from corolla.transports._await import future_wait
 from corolla.transports._debug import creation_stack
 from corolla.transports._stream import DETACHED
 
@@ -448,7 +448,7 @@ async def connect_read_pipe(
     waiter: asyncio.Future[None] = loop.create_future()
     transport: asyncio.ReadTransport = read_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
-        await WaitFuture(waiter)
+        await future_wait(waiter)
     except BaseException:
         transport.close()
         raise
@@ -468,7 +468,7 @@ async def connect_write_pipe(
     waiter: asyncio.Future[None] = loop.create_future()
     transport: asyncio.WriteTransport = write_pipe_transport_class(loop, pipe, protocol, waiter)
     try:
-        await WaitFuture(waiter)
+        await future_wait(waiter)
     except BaseException:
         transport.close()
         raise

@@ -9,7 +9,7 @@ import os
 import stat
 from typing import Any, Final
 
-from corolla.transports._await import WaitFuture
+from corolla.transports._await import future_wait
 from corolla.transports._public import SocketTransport, TLSTransport
 from corolla.transports._stream import StreamCore
 
@@ -57,7 +57,7 @@ async def _writable(loop: asyncio.AbstractEventLoop, core: StreamCore) -> None:
     fd = core.fd
     core.ops.add_writer(fd, ready)
     try:
-        await WaitFuture(waiter)
+        await future_wait(waiter)
     finally:
         core.ops.remove_writer(fd)
 
@@ -76,7 +76,7 @@ async def _sendfile_native(
     if offset >= size:
         return 0
     end = size if count is None else min(size, offset + count)
-    await WaitFuture(core.wait_empty())
+    await future_wait(core.wait_empty())
     core.sendfile_active = True
     total = 0
     try:
@@ -123,17 +123,17 @@ async def _sendfile_fallback(
             if want <= 0:
                 break
             view = memoryview(buf)[:want]
-            read = await WaitFuture(loop.run_in_executor(None, file.readinto, view))
+            read = await future_wait(loop.run_in_executor(None, file.readinto, view))
             if not read:
                 break
             if core is not None and core.buffer_size > core.high_water:
-                await WaitFuture(core.wait_empty())
+                await future_wait(core.wait_empty())
             if transport.is_closing():
                 raise ConnectionError("Connection closed by peer")
             transport.write(bytes(view[:read]))
             total += read
         if core is not None:
-            await WaitFuture(core.wait_empty())
+            await future_wait(core.wait_empty())
     finally:
         if total:
             file.seek(offset + total)

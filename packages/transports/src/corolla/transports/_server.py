@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mypy_extensions import mypyc_attr
 
 from corolla.transports import _stream
-from corolla.transports._await import Await, WaitFuture
+from corolla.transports._await import coroutine_wait, future_wait
 from corolla.transports._connect import check_not_ssl_socket, check_ssl_arguments
 from corolla.transports._debug import creation_stack, warn_unclosed
 from corolla.transports._tls import TLSProtocol
@@ -242,7 +242,7 @@ class ServerCore:
         fut: asyncio.Future[None] = self._loop.create_future()
         self._serving_forever = fut
         try:
-            await WaitFuture(fut)
+            await future_wait(fut)
         except asyncio.CancelledError as exc:
             self.close()
             await self.wait_closed()
@@ -257,7 +257,7 @@ class ServerCore:
             return
         waiter: asyncio.Future[None] = self._loop.create_future()
         waiters.append(waiter)
-        await WaitFuture(waiter)
+        await future_wait(waiter)
 
 
 # What create_server and create_unix_server instantiate: the public Server, an
@@ -310,7 +310,7 @@ async def create_server(
             reuse_address = os.name == "posix" and sys.platform != "cygwin"
         infos: list[tuple[Any, Any, int, str, Any]] = []
         for one_host in _hosts(host):
-            found = await Await(
+            found = await coroutine_wait(
                 loop.getaddrinfo(
                     one_host, port, family=family, type=socket.SOCK_STREAM, flags=flags
                 )

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
-from corolla.transports._await import WaitFuture
+from corolla.transports._await import future_wait
 from corolla.transports._stream import DETACHED
 
 # 64 KiB: see _stream._MAX_READ (no mmap per read).
@@ -472,7 +472,7 @@ async def start_tls(
     made = loop.call_soon(layer.connection_made, transport)
     resumed = loop.call_soon(stream.resume_reading)
     try:
-        await WaitFuture(waiter)
+        await future_wait(waiter)
     except BaseException:
         made.cancel()
         resumed.cancel()
