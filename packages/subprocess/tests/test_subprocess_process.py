@@ -30,6 +30,7 @@ CAT = [
     "    sys.stdout.buffer.write(b)\n",
 ]
 BLOCKED = [PY, "-c", "import time; time.sleep(3600)"]
+BLOCKED_READY = [PY, "-c", "import time; print('ready', flush=True); time.sleep(3600)"]
 
 
 def test_communicate_with_input(run: Any) -> None:
@@ -116,7 +117,11 @@ def test_killed_by_signal(run: Any) -> None:
         proc = await create_subprocess_exec(*BLOCKED)
         proc.terminate()
         assert await proc.wait() == -signal.SIGTERM
-        proc = await create_subprocess_exec(*BLOCKED)
+        # SIGINT only once the child runs its code: during Python's start-up it
+        # turns into a KeyboardInterrupt that exits with status 1.
+        proc = await create_subprocess_exec(*BLOCKED_READY, stdout=PIPE)
+        assert proc.stdout is not None
+        assert await proc.stdout.readline() == b"ready\n"
         proc.send_signal(signal.SIGINT)
         assert await proc.wait() == -signal.SIGINT
 
