@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from typing import Any, cast
 
 from corolla.transports import _datagram, _pipes, _server, _stream, _tls
 from corolla.transports._datagram import DatagramCore
@@ -44,27 +44,16 @@ from corolla.transports._stream import DETACHED, StreamCore
 from corolla.transports._tls import TLSProtocol
 
 
-class SocketTransport(asyncio.Transport):
-    """A stream transport over a connected TCP or Unix socket."""
+class _SocketTransportBase(asyncio.BaseTransport):
+    """What the socket transports share; ``self._core`` is a StreamCore or DatagramCore."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        sock: socket.socket,
-        protocol: asyncio.BaseProtocol,
-        waiter: asyncio.Future[None] | None = None,
-        *,
-        extra: dict[str, Any] | None = None,
-        server: Any = None,
-    ) -> None:
-        core = StreamCore(loop, sock, protocol, extra, server)
-        super().__init__(core.extra)
-        core.public = self
+    _core: StreamCore | DatagramCore
+
+    def _attach(self, core: StreamCore | DatagramCore) -> None:
         self._core = core
+        # self is the subclass, the Transport or DatagramTransport the core expects.
+        core.public = cast(Any, self)
         core.ops.register(core.fd, self)
-        if server is not None:
-            server._attach(self)
-        core.start(waiter)
 
     def __repr__(self) -> str:
         core = self._core
@@ -85,6 +74,46 @@ class SocketTransport(asyncio.Transport):
         """True once close() or abort() was called or the connection was lost."""
         return self._core.closing
 
+    def get_protocol(self) -> Any:
+        """The protocol that receives events (None once the connection is lost)."""
+        protocol = self._core.protocol
+        return None if protocol is DETACHED else protocol
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the high and low water marks that drive pause_writing/resume_writing."""
+        self._core.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """The (low, high) water marks."""
+        return (self._core.low_water, self._core.high_water)
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes waiting to be sent (for datagrams, plus a small cost per datagram)."""
+        return self._core.buffer_size
+
+
+class SocketTransport(_SocketTransportBase, asyncio.Transport):
+    """A stream transport over a connected TCP or Unix socket."""
+
+    _core: StreamCore
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        protocol: asyncio.BaseProtocol,
+        waiter: asyncio.Future[None] | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        server: Any = None,
+    ) -> None:
+        core = StreamCore(loop, sock, protocol, extra, server)
+        super().__init__(core.extra)
+        self._attach(core)
+        if server is not None:
+            server._attach(self)
+        core.start(waiter)
+
     def close(self) -> None:
         """Close after flushing the write buffer; connection_lost(None) follows."""
         self._core.close()
@@ -98,11 +127,6 @@ class SocketTransport(asyncio.Transport):
         core = self._core
         core.protocol = protocol
         core.buffered = isinstance(protocol, asyncio.BufferedProtocol)
-
-    def get_protocol(self) -> Any:
-        """The protocol that receives events (None once the connection is lost)."""
-        protocol = self._core.protocol
-        return None if protocol is DETACHED else protocol
 
     def is_reading(self) -> bool:
         """True unless reading is paused or the transport is closing."""
@@ -132,26 +156,16 @@ class SocketTransport(asyncio.Transport):
         """Always True for socket streams."""
         return True
 
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the high and low water marks that drive pause_writing/resume_writing."""
-        self._core.set_write_buffer_limits(high, low)
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The (low, high) water marks."""
-        return (self._core.low_water, self._core.high_water)
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes waiting in the write buffer."""
-        return self._core.buffer_size
-
-
-class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
+class DatagramSocketTransport(_SocketTransportBase, asyncio.DatagramTransport, asyncio.Transport):
     """A datagram transport over a UDP or Unix datagram socket.
 
     Like the stdlib's, it is also an :class:`asyncio.Transport` instance (code
     checks ``isinstance(transport, asyncio.Transport)`` for any transport);
     the stream-only methods (``write``, ``write_eof`` ...) are not supported.
     """
+
+    _core: DatagramCore
 
     def __init__(
         self,
@@ -165,33 +179,12 @@ class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
     ) -> None:
         core = DatagramCore(loop, sock, protocol, address, connected)
         super().__init__(core.extra)
-        core.public = self
-        self._core = core
-        core.ops.register(core.fd, self)
+        self._attach(core)
         core.start(waiter)
-
-    def __repr__(self) -> str:
-        core = self._core
-        state = "closed" if core.sock is None else ("closing" if core.closing else "open")
-        return f"<{type(self).__name__} fd={core.fd} {state}>"
-
-    def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None and core.sock is not None:
-            warn_unclosed("transport", self, core.created)
-            core.close_socket_now()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """Return ``peername``, ``sockname``, ``socket`` (a TransportSocket) or ``default``."""
-        return self._core.extra.get(name, default)
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         """Send one datagram to ``addr`` (or to the connected peer when ``addr`` is None)."""
         self._core.sendto(data, addr)
-
-    def is_closing(self) -> bool:
-        """True once close() or abort() was called."""
-        return self._core.closing
 
     def close(self) -> None:
         """Close after sending the queued datagrams."""
@@ -205,26 +198,12 @@ class DatagramSocketTransport(asyncio.DatagramTransport, asyncio.Transport):
         """Switch the protocol that receives events."""
         self._core.protocol = protocol
 
-    def get_protocol(self) -> Any:
-        """The protocol that receives events (None once the connection is lost)."""
-        protocol = self._core.protocol
-        return None if protocol is DETACHED else protocol
 
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks that drive pause_writing/resume_writing."""
-        self._core.set_write_buffer_limits(high, low)
+class _PipeTransportBase(asyncio.BaseTransport):
+    """What the pipe transports share: a core made by ``_core_class``, closing and the protocol."""
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The (low, high) water marks."""
-        return (self._core.low_water, self._core.high_water)
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes (plus a small per-datagram cost) waiting to be sent."""
-        return self._core.buffer_size
-
-
-class ReadPipeTransport(asyncio.ReadTransport):
-    """Reads a pipe-like file descriptor and feeds a Protocol."""
+    _core_class: type[ReadPipeCore] | type[WritePipeCore]
+    _core: ReadPipeCore | WritePipeCore
 
     def __init__(
         self,
@@ -233,9 +212,10 @@ class ReadPipeTransport(asyncio.ReadTransport):
         protocol: asyncio.BaseProtocol,
         waiter: asyncio.Future[None] | None = None,
     ) -> None:
-        core = ReadPipeCore(loop, pipe, protocol, waiter)
+        core = self._core_class(loop, pipe, protocol, waiter)
         super().__init__({"pipe": pipe})
-        core.public = self
+        # self is the subclass, the ReadTransport or WriteTransport the core expects.
+        core.public = cast(Any, self)
         self._core = core
         core.start(waiter)
 
@@ -251,6 +231,21 @@ class ReadPipeTransport(asyncio.ReadTransport):
     def is_closing(self) -> bool:
         """True once closing started."""
         return self._core.is_closing()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """Switch the protocol."""
+        self._core.set_protocol(protocol)
+
+    def get_protocol(self) -> Any:
+        """The protocol (None once the connection is lost)."""
+        return self._core.get_protocol()
+
+
+class ReadPipeTransport(_PipeTransportBase, asyncio.ReadTransport):
+    """Reads a pipe-like file descriptor and feeds a Protocol."""
+
+    _core_class = ReadPipeCore
+    _core: ReadPipeCore
 
     def close(self) -> None:
         """Stop reading and close the pipe; connection_lost(None) follows."""
@@ -268,39 +263,12 @@ class ReadPipeTransport(asyncio.ReadTransport):
         """Undo pause_reading()."""
         self._core.resume_reading()
 
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the protocol."""
-        self._core.set_protocol(protocol)
 
-    def get_protocol(self) -> Any:
-        """The protocol (None once the connection is lost)."""
-        return self._core.get_protocol()
-
-
-class WritePipeTransport(asyncio.WriteTransport):
+class WritePipeTransport(_PipeTransportBase, asyncio.WriteTransport):
     """Writes to a pipe-like file descriptor with buffering and flow control."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        pipe: Any,
-        protocol: asyncio.BaseProtocol,
-        waiter: asyncio.Future[None] | None = None,
-    ) -> None:
-        core = WritePipeCore(loop, pipe, protocol, waiter)
-        super().__init__({"pipe": pipe})
-        core.public = self
-        self._core = core
-        core.start(waiter)
-
-    def __repr__(self) -> str:
-        state = "closing" if self._core.is_closing() else "open"
-        return f"<{type(self).__name__} {state}>"
-
-    def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None and core.close_pipe_now():
-            warn_unclosed("transport", self, core.created)
+    _core_class = WritePipeCore
+    _core: WritePipeCore
 
     def write(self, data: Any) -> None:
         """Write bytes; what the pipe does not take now is buffered."""
@@ -317,10 +285,6 @@ class WritePipeTransport(asyncio.WriteTransport):
     def write_eof(self) -> None:
         """Close the pipe once the buffer is flushed (a pipe's EOF is its closing)."""
         self._core.close()
-
-    def is_closing(self) -> bool:
-        """True once closing started."""
-        return self._core.is_closing()
 
     def close(self) -> None:
         """Flush the buffer, then close; connection_lost(None) follows."""
@@ -341,14 +305,6 @@ class WritePipeTransport(asyncio.WriteTransport):
     def get_write_buffer_size(self) -> int:
         """Bytes waiting to be written."""
         return self._core.get_write_buffer_size()
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        """Switch the protocol."""
-        self._core.set_protocol(protocol)
-
-    def get_protocol(self) -> Any:
-        """The protocol (None once the connection is lost)."""
-        return self._core.get_protocol()
 
 
 class TLSTransport(asyncio.Transport):
