@@ -4,10 +4,15 @@ event loop.
 
 from asyncio import BrokenBarrierError
 
-from corolla.sync._barrier import Barrier
 from corolla.sync._compiled import COMPILED
-from corolla.sync._lock import Condition, Event, Lock
-from corolla.sync._semaphore import BoundedSemaphore, Semaphore
+from corolla.sync._public import (
+    Barrier,
+    BoundedSemaphore,
+    Condition,
+    Event,
+    Lock,
+    Semaphore,
+)
 
 __all__ = [
     "COMPILED",

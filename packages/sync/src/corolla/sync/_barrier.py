@@ -1,12 +1,14 @@
-"""Barrier."""
+"""The compiled core of Barrier (the public class: ``_public``)."""
 
 from __future__ import annotations
 
 from asyncio import BrokenBarrierError
 from types import TracebackType
 
+from mypy_extensions import mypyc_attr
+
 from corolla.sync._base import LoopBound, object_repr, reject_keywords
-from corolla.sync._lock import Condition
+from corolla.sync._lock import ConditionCore
 
 _FILLING = "filling"
 _DRAINING = "draining"
@@ -14,16 +16,11 @@ _RESETTING = "resetting"
 _BROKEN = "broken"
 
 
-class Barrier(LoopBound):
-    """Lets ``parties`` tasks wait until all of them have reached the same point.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class BarrierCore(LoopBound):
+    """What :class:`corolla.sync.Barrier` does."""
 
-    ``wait()`` returns a distinct index in ``range(parties)`` to each task of a
-    round. ``abort()`` breaks the barrier (waiters and later callers get
-    :class:`asyncio.BrokenBarrierError`); ``reset()`` returns it to the empty
-    state, failing the tasks that were waiting.
-    """
-
-    _cond: Condition
+    _cond: ConditionCore
     _parties: int
     _state: str
     _count: int
@@ -33,7 +30,7 @@ class Barrier(LoopBound):
         super().__init__()
         if parties < 1:
             raise ValueError(f"parties must be > 0, got {parties!r}")
-        self._cond = Condition()
+        self._cond = ConditionCore()
         self._parties = parties
         self._state = _FILLING
         self._count = 0

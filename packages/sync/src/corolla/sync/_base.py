@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Awaitable, Generator
 from typing import Any, Protocol, cast
 
+from mypy_extensions import mypyc_attr
+
 
 class Waiter(Protocol):
     """What the primitives need from ``loop.create_future()``.
@@ -116,6 +118,7 @@ def wait_future(fut: Waiter) -> Generator[Any, None, Any]:
     return fut.result()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LoopBound:
     """Binds an object to the first event loop that needs to park a waiter on it.
 

@@ -1,4 +1,4 @@
-"""Lock, Event and Condition."""
+"""The compiled cores of Lock, Event and Condition (the public classes: ``_public``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
+
+from mypy_extensions import mypyc_attr
 
 from corolla.sync._base import (
     READY,
@@ -23,14 +25,9 @@ from corolla.sync._base import (
 _T = TypeVar("_T")
 
 
-class Lock(LoopBound):
-    """A mutual-exclusion lock for coroutines.
-
-    Waiters acquire the lock in the order they started waiting (FIFO). A
-    waiter that is cancelled after it was chosen to take the lock passes the
-    wake-up on to the next waiter, so a cancellation never strands the lock.
-    Use it as ``async with lock: ...``.
-    """
+@mypyc_attr(allow_interpreted_subclasses=True)
+class LockCore(LoopBound):
+    """What :class:`corolla.sync.Lock` does (see its docstring in ``_public``)."""
 
     _waiters: deque[Waiter] | None
     _locked: bool
@@ -49,7 +46,7 @@ class Lock(LoopBound):
 
     def __aenter__(self) -> Awaitable[None]:
         # Uncontended: take the lock now and return a completed awaitable.
-        if not self._locked and (self._waiters is None or not self._has_live_waiter()):
+        if not self._locked and (self._waiters is None or not has_live_waiter(self._waiters)):
             self._locked = True
             return READY
         return self._acquire_none()
@@ -70,15 +67,9 @@ class Lock(LoopBound):
         """True while some task holds the lock."""
         return self._locked
 
-    def _has_live_waiter(self) -> bool:
-        waiters = self._waiters
-        if waiters is None:
-            return False
-        return any(not waiter.cancelled() for waiter in waiters)
-
     async def acquire(self) -> bool:
         """Wait until the lock is free, then take it. Returns True."""
-        if not self._locked and (self._waiters is None or not self._has_live_waiter()):
+        if not self._locked and (self._waiters is None or not has_live_waiter(self._waiters)):
             self._locked = True
             return True
         waiters = self._waiters
@@ -99,7 +90,7 @@ class Lock(LoopBound):
             # Woken and cancelled before running: the lock is free but nobody
             # will take it, so hand the wake-up to the next waiter.
             if not self._locked:
-                self._wake_next()
+                wake_next(self._waiters)
             raise
         self._locked = True
         return True
@@ -112,27 +103,12 @@ class Lock(LoopBound):
         if not self._locked:
             raise RuntimeError("Lock is not acquired")
         self._locked = False
-        self._wake_next()
-
-    def _wake_next(self) -> None:
-        waiters = self._waiters
-        if not waiters:
-            return
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(True)
-                return
-            if not waiter.cancelled():
-                # Already woken and about to take the lock.
-                return
+        wake_next(self._waiters)
 
 
-class Event(LoopBound):
-    """A flag that tasks can wait on.
-
-    ``set()`` wakes every waiting task; ``clear()`` resets the flag so later
-    ``wait()`` calls block again.
-    """
+@mypyc_attr(allow_interpreted_subclasses=True)
+class EventCore(LoopBound):
+    """What :class:`corolla.sync.Event` does."""
 
     _waiters: deque[Waiter]
     _value: bool
@@ -191,12 +167,9 @@ class _LockLike(Protocol):
     def locked(self) -> bool: ...
 
 
-class Condition(LoopBound):
-    """A condition variable: tasks wait on it until another task notifies them.
-
-    It works with any lock that has ``acquire()``/``release()``/``locked()``
-    (a new :class:`Lock` by default). The lock must be held to wait or notify.
-    """
+@mypyc_attr(allow_interpreted_subclasses=True)
+class ConditionCore(LoopBound):
+    """What :class:`corolla.sync.Condition` does."""
 
     _lock: _LockLike
     _waiters: deque[Waiter]
@@ -204,7 +177,7 @@ class Condition(LoopBound):
     def __init__(self, lock: _LockLike | None = None, **unexpected: object) -> None:
         reject_keywords(self, unexpected)
         super().__init__()
-        self._lock = Lock() if lock is None else lock
+        self._lock = lock_class() if lock is None else lock
         self._waiters = deque()
 
     def __repr__(self) -> str:
@@ -218,7 +191,7 @@ class Condition(LoopBound):
 
     async def _acquire_lock(self) -> None:
         lock = self._lock
-        if isinstance(lock, Lock):
+        if isinstance(lock, LockCore):
             await lock.acquire()
         else:
             # Someone else's lock: its coroutine may not take throw(type, value, tb).
@@ -282,7 +255,7 @@ class Condition(LoopBound):
         if error is not None:
             # We may have consumed a notification we will not act on: pass one
             # on (a spurious wake-up is allowed, a lost one is not).
-            self._notify(1)
+            notify(self._waiters, 1)
             try:
                 raise error
             finally:
@@ -304,17 +277,47 @@ class Condition(LoopBound):
         """Wake up to ``n`` waiting tasks. The lock must be held."""
         if not self._lock.locked():
             raise RuntimeError("cannot notify on un-acquired lock")
-        self._notify(n)
+        notify(self._waiters, n)
 
     def notify_all(self) -> None:
         """Wake every waiting task. The lock must be held."""
         self.notify(len(self._waiters))
 
-    def _notify(self, n: int) -> None:
-        woken = 0
-        for waiter in self._waiters:
-            if woken >= n:
-                return
-            if not waiter.done():
-                woken += 1
-                waiter.set_result(False)
+
+# Helpers the methods share, as functions: compiled code calls a method of an
+# instance of the (interpreted) public class through a Python-level lookup.
+
+
+def has_live_waiter(waiters: deque[Waiter]) -> bool:
+    """True when some waiter was not cancelled (a newcomer must queue behind it)."""
+    return any(not waiter.cancelled() for waiter in waiters)
+
+
+def wake_next(waiters: deque[Waiter] | None) -> None:
+    """Hand a free lock to the first waiter, unless one was already woken."""
+    if not waiters:
+        return
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(True)
+            return
+        if not waiter.cancelled():
+            # Already woken and about to take the lock.
+            return
+
+
+def notify(waiters: deque[Waiter], n: int) -> None:
+    """Wake up to ``n`` condition waiters not woken yet."""
+    woken = 0
+    for waiter in waiters:
+        if woken >= n:
+            return
+        if not waiter.done():
+            woken += 1
+            waiter.set_result(False)
+
+
+# What Condition() makes when it is given no lock: the public Lock, which
+# corolla.sync._public registers here (it cannot be imported from compiled code
+# without a cycle).
+lock_class: Any = LockCore

@@ -1,4 +1,4 @@
-"""Semaphore and BoundedSemaphore."""
+"""The compiled core of Semaphore and BoundedSemaphore (the public classes: ``_public``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from asyncio import CancelledError
 from collections import deque
 from collections.abc import Awaitable
 from types import TracebackType
+
+from mypy_extensions import mypyc_attr
 
 from corolla.sync._base import (
     READY,
@@ -19,16 +21,16 @@ from corolla.sync._base import (
 )
 
 
-class Semaphore(LoopBound):
-    """A counter of free slots: ``acquire()`` takes one, ``release()`` returns one.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class SemaphoreCore(LoopBound):
+    """What :class:`corolla.sync.Semaphore` and :class:`corolla.sync.BoundedSemaphore` do.
 
-    Waiters are served in FIFO order and a newcomer never overtakes a task
-    that is already waiting, so nobody starves. A slot handed to a waiter that
-    is cancelled before it runs goes to the next waiter.
+    ``_bound_value`` is the BoundedSemaphore's limit, -1 for a plain Semaphore.
     """
 
     _value: int
     _waiters: deque[Waiter] | None
+    _bound_value: int
 
     def __init__(self, value: int = 1, **unexpected: object) -> None:
         reject_keywords(self, unexpected)
@@ -37,6 +39,7 @@ class Semaphore(LoopBound):
             raise ValueError(f"Semaphore initial value must be >= 0, got {value!r}")
         self._value = value
         self._waiters = None
+        self._bound_value = -1
 
     def __repr__(self) -> str:
         extra = "locked" if self.locked() else f"unlocked, value:{self._value}"
@@ -46,7 +49,7 @@ class Semaphore(LoopBound):
 
     def __aenter__(self) -> Awaitable[None]:
         # A free slot and nobody queued: take it now, return a completed awaitable.
-        if self._value > 0 and (self._waiters is None or not self.locked()):
+        if self._value > 0 and (self._waiters is None or not locked(self)):
             self._value -= 1
             return READY
         return self._acquire_none()
@@ -65,16 +68,11 @@ class Semaphore(LoopBound):
 
     def locked(self) -> bool:
         """True when ``acquire()`` would have to wait."""
-        if self._value == 0:
-            return True
-        waiters = self._waiters
-        if waiters is None:
-            return False
-        return any(not waiter.cancelled() for waiter in waiters)
+        return locked(self)
 
     async def acquire(self) -> bool:
         """Take a slot, waiting in line for one if none is free. Returns True."""
-        if self._value > 0 and (self._waiters is None or not self.locked()):
+        if self._value > 0 and (self._waiters is None or not locked(self)):
             self._value -= 1
             return True
         waiters = self._waiters
@@ -98,39 +96,44 @@ class Semaphore(LoopBound):
             raise
         finally:
             # Slots may have been freed while waiters queued behind us.
-            while self._value > 0 and self._wake_next():
+            while self._value > 0 and wake_next(self):
                 pass
         return True
 
     def release(self) -> None:
-        """Return a slot and wake the next waiter, if any."""
-        self._value += 1
-        self._wake_next()
+        """Return a slot and wake the next waiter, if any.
 
-    def _wake_next(self) -> bool:
-        # Hands one free slot to the first waiter not already woken.
-        waiters = self._waiters
-        if not waiters:
-            return False
-        for waiter in waiters:
-            if not waiter.done():
-                self._value -= 1
-                waiter.set_result(True)
-                return True
-        return False
-
-
-class BoundedSemaphore(Semaphore):
-    """A :class:`Semaphore` that raises ValueError when released more times than acquired."""
-
-    _bound_value: int
-
-    def __init__(self, value: int = 1, **unexpected: object) -> None:
-        super().__init__(value, **unexpected)
-        self._bound_value = value
-
-    def release(self) -> None:
-        """Return a slot; ValueError if that would exceed the initial value."""
-        if self._value >= self._bound_value:
+        A BoundedSemaphore raises ValueError instead when that would exceed
+        its initial value.
+        """
+        if self._bound_value >= 0 and self._value >= self._bound_value:
             raise ValueError("BoundedSemaphore released too many times")
-        super().release()
+        self._value += 1
+        wake_next(self)
+
+
+# Helpers the methods share, as functions: compiled code calls a method of an
+# instance of the (interpreted) public class through a Python-level lookup.
+
+
+def locked(sem: SemaphoreCore) -> bool:
+    """True when ``acquire()`` would have to wait."""
+    if sem._value == 0:
+        return True
+    waiters = sem._waiters
+    if waiters is None:
+        return False
+    return any(not waiter.cancelled() for waiter in waiters)
+
+
+def wake_next(sem: SemaphoreCore) -> bool:
+    """Hand one free slot to the first waiter not already woken; False if none."""
+    waiters = sem._waiters
+    if not waiters:
+        return False
+    for waiter in waiters:
+        if not waiter.done():
+            sem._value -= 1
+            waiter.set_result(True)
+            return True
+    return False
