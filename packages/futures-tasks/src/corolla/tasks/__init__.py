@@ -11,7 +11,7 @@ from contextvars import Context
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corolla.futures._wrap import wrap_future
-from corolla.tasks._api import Task
+from corolla.tasks._api import Task, TaskGroup
 from corolla.tasks._combinators import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
@@ -32,7 +32,6 @@ from corolla.tasks._graph import (
     format_call_graph,
     print_call_graph,
 )
-from corolla.tasks._taskgroup import TaskGroup
 from corolla.tasks._threads import (
     all_tasks,
     create_eager_task_factory,

@@ -9,6 +9,8 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from corolla.futures._api import Future
 from corolla.futures._future import future_add_to_awaited_by, future_discard_from_awaited_by
 
@@ -26,15 +28,9 @@ def _is_base_error(exc: BaseException) -> bool:
     return isinstance(exc, (SystemExit, KeyboardInterrupt))
 
 
-class TaskGroup:
-    """Async context manager that owns the tasks created through it.
-
-    Leaving the block waits for every task. The first task to fail cancels
-    the others and the block itself; all failures are then raised together
-    in a BaseExceptionGroup (KeyboardInterrupt and SystemExit are re-raised
-    as they are). A cancellation of the enclosing task from outside is
-    propagated, never swallowed.
-    """
+@mypyc_attr(allow_interpreted_subclasses=True)
+class TaskGroupCore:
+    """What :class:`corolla.tasks.TaskGroup` does (the public class: ``corolla.tasks._api``)."""
 
     def __init__(self) -> None:
         self._entered = False
@@ -60,7 +56,7 @@ class TaskGroup:
             info.append("entered")
         return f"<TaskGroup{' '.join(info)}>"
 
-    async def __aenter__(self) -> TaskGroup:
+    async def __aenter__(self) -> TaskGroupCore:
         if self._entered:
             raise RuntimeError(f"TaskGroup {self!r} has already been entered")
         if self._loop is None:

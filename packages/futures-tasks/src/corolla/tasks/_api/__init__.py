@@ -1,5 +1,5 @@
-"""The public Task class, an interpreted subclass of the compiled core (see
-corolla.futures._api for why it lives in a package ``__init__``)."""
+"""The public Task and TaskGroup classes, interpreted subclasses of the compiled
+cores (see corolla.futures._api for why they live in a package ``__init__``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import types
 from collections.abc import Awaitable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+if TYPE_CHECKING:
+    from typing import Self
+
 from corolla.futures._api import Future
 from corolla.futures._future import PENDING
 from corolla.tasks._task import TASK_CLASS, TaskCore
+from corolla.tasks._taskgroup import TaskGroupCore
 
 _T = TypeVar("_T")
 
@@ -85,6 +89,24 @@ class GatheringFuture(Future[list[Any]]):
             # The outcome is decided when the children report back.
             self._cancel_requested = True
         return cancelled_any
+
+
+class TaskGroup(TaskGroupCore):
+    """Async context manager that owns the tasks created through it.
+
+    Leaving the block waits for every task. The first task to fail cancels
+    the others and the block itself; all failures are then raised together
+    in a BaseExceptionGroup (KeyboardInterrupt and SystemExit are re-raised
+    as they are). A cancellation of the enclosing task from outside is
+    propagated, never swallowed.
+
+    Interpreted over a compiled core, like asyncio's plain class: it can be
+    subclassed, weakly referenced and given attributes.
+    """
+
+    if TYPE_CHECKING:
+
+        async def __aenter__(self) -> Self: ...
 
 
 TASK_CLASS.set(Task)
