@@ -240,3 +240,32 @@ def test_many_processes(run: Any) -> None:
         assert results == [f"{i}\n".encode() for i in range(16)]
 
     run(main())
+
+
+def test_process_weakref_attributes_and_subclass(run: Any) -> None:
+    # asyncio's Process is a plain class: user code weak-references it, tags
+    # it with attributes and subclasses it. So can ours, compiled or not.
+    import weakref
+
+    class NamedProcess(Process):
+        def __init__(self, *args: Any, name: str) -> None:
+            super().__init__(*args)
+            self.name = name
+
+    async def main() -> None:
+        proc = await create_subprocess_exec(PY, "-c", "pass", stdout=DEVNULL)
+        proc.tag = "worker"  # type: ignore[attr-defined]
+        assert vars(proc)["tag"] == "worker"
+        called: list[object] = []
+        ref = weakref.ref(proc, called.append)
+        assert ref() is proc
+        assert await proc.wait() == 0
+        named = NamedProcess(proc._transport, proc._protocol, proc._loop, name="n")
+        assert named.name == "n"
+        assert await named.wait() == 0
+        assert repr(named) == f"<NamedProcess {proc.pid}>"
+        del proc, named
+        assert ref() is None
+        assert called == [ref]
+
+    run(main())

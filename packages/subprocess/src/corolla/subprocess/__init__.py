@@ -15,11 +15,11 @@ those are this package's functions, on other loops the loop's own machinery.
 
 from corolla.subprocess._compiled import COMPILED
 from corolla.subprocess._process import (
-    Process,
     SubprocessStreamProtocol,
     create_subprocess_exec,
     create_subprocess_shell,
 )
+from corolla.subprocess._public import Process
 from corolla.subprocess._transport import (
     DEVNULL,
     PIPE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.protocols  # the bases' modules: mypyc's non-native classes refer to them
 from collections.abc import Coroutine
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -13,6 +13,9 @@ import corolla.streams._flow  # noqa: F401  (see above)
 from corolla.streams import FlowControlProtocol, StreamReader, StreamWriter
 from corolla.subprocess._util import Await as _Await
 from corolla.subprocess._watch import logger
+
+if TYPE_CHECKING:
+    from corolla.subprocess._public import Process
 
 DEFAULT_LIMIT: Final = 2**16
 
@@ -140,13 +143,8 @@ class SubprocessStreamProtocol(FlowControlProtocol, asyncio.SubprocessProtocol):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Process:
-    """A child process started by :func:`create_subprocess_exec` or :func:`create_subprocess_shell`.
-
-    ``stdin`` is a :class:`corolla.streams.StreamWriter` and ``stdout`` and
-    ``stderr`` are :class:`corolla.streams.StreamReader` objects when the
-    matching argument was PIPE, else None.
-    """
+class ProcessCore:
+    """What :class:`corolla.subprocess.Process` does (the public class: ``_public``)."""
 
     def __init__(
         self,
@@ -316,7 +314,8 @@ async def create_subprocess_exec(
         )
     )
     assert isinstance(protocol, SubprocessStreamProtocol)
-    return Process(transport, protocol, loop)
+    process: Process = process_class(transport, protocol, loop)
+    return process
 
 
 async def create_subprocess_shell(
@@ -337,7 +336,14 @@ async def create_subprocess_shell(
         loop.subprocess_shell(factory, cmd, stdin=stdin, stdout=stdout, stderr=stderr, **kwds)
     )
     assert isinstance(protocol, SubprocessStreamProtocol)
-    return Process(transport, protocol, loop)
+    process: Process = process_class(transport, protocol, loop)
+    return process
+
+
+# What create_subprocess_exec/_shell make: the public Process, an interpreted
+# subclass of ProcessCore (weak references, attributes and subclasses, as
+# asyncio's plain class), which corolla.subprocess._public registers here.
+process_class: Any = ProcessCore
 
 
 class _ProtocolFactory:
