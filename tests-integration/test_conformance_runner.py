@@ -120,6 +120,38 @@ def test_module_without_baseline_never_fails() -> None:
     assert ok
 
 
+def test_compiled_counts_lie_over_the_pure_ones_on_compiled_runs_only() -> None:
+    baseline = {
+        "3.12": {"classes": {"test_ssl": 19, "test_locks": 70}},
+        "3.12-compiled": {"classes": {"test_ssl": 20}},
+    }
+    assert run.mode_baseline(baseline, "3.12", "classes", False) == {
+        "test_ssl": 19,
+        "test_locks": 70,
+    }
+    assert run.mode_baseline(baseline, "3.12", "classes", True) == {
+        "test_ssl": 20,
+        "test_locks": 70,
+    }
+    assert run.mode_baseline(baseline, "3.12", "loop", True) == {}
+    assert run.mode_baseline(baseline, "3.11", "classes", True) == {}
+    assert run.baseline_key("3.12", True) == "3.12-compiled"
+    assert run.baseline_key("3.12", False) == "3.12"
+
+
+def test_compiled_overlay_keeps_only_the_modules_that_differ() -> None:
+    pure = {"test_ssl": 19, "test_locks": 70}
+    full = {"test_ssl": 20, "test_locks": 70, "test_tasks": 216}
+    assert run.compiled_overlay(pure, full) == {"test_ssl": 20, "test_tasks": 216}
+
+
+def test_a_run_counts_as_compiled_only_when_every_package_is() -> None:
+    assert run.all_compiled("loop=compiled futures=compiled tasks=compiled")
+    assert not run.all_compiled("loop=compiled futures=pure tasks=compiled")
+    assert not run.all_compiled("corolla not importable")
+    assert not run.all_compiled("")
+
+
 def test_update_keeps_other_modules_and_skips_unavailable() -> None:
     new = run.updated_baseline(
         {"test_locks": 70, "test_events": 5},
