@@ -261,3 +261,13 @@ def test_subclass_of_subclass_class_attribute_cache() -> None:
         q.put_nowait(2)
     assert p.get_nowait() == 1
     assert r.get_nowait() == 2
+
+
+def test_format_is_a_hook_of_repr() -> None:
+    class Labelled(Queue[int]):
+        def _format(self) -> str:
+            return "label=" + super()._format()
+
+    q = Labelled()
+    assert str(q) == "<Labelled label=maxsize=0>"
+    assert repr(q).startswith("<Labelled at 0x")

@@ -298,10 +298,13 @@ class QueueCore:
     # Representation.
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} at {id(self):#x} {_format(self)}>"
+        return f"<{type(self).__name__} at {id(self):#x} {self._format()}>"
 
     def __str__(self) -> str:
-        return f"<{type(self).__name__} {_format(self)}>"
+        return f"<{type(self).__name__} {self._format()}>"
+
+    def _format(self) -> str:
+        return _format(self)
 
     # Size.
 
