@@ -2,7 +2,7 @@
 
 from corolla.queues._compiled import COMPILED
 from corolla.queues._errors import QueueEmpty, QueueFull, QueueShutDown
-from corolla.queues._queue import LifoQueue, PriorityQueue, Queue
+from corolla.queues._public import LifoQueue, PriorityQueue, Queue
 
 __all__ = [
     "COMPILED",

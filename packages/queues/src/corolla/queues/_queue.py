@@ -1,4 +1,18 @@
-"""Queue, LifoQueue and PriorityQueue."""
+"""The compiled cores of Queue, LifoQueue and PriorityQueue.
+
+The public classes are defined by the interpreter in ``_public.py`` (never
+compiled), as subclasses of these plain compiled classes: a compiled class on
+an interpreted base (``typing.Generic``) gets a weak-reference slot that, on
+Python 3.11, its deallocator never clears (a weak reference outliving a queue
+crashed the interpreter), and none at all on 3.12+.
+
+Compiled code calls a method of an interpreted subclass instance through a
+Python-level lookup (so overrides work), which would make every ``put_nowait``
+pay for looking up ``full``, ``_qsize`` and ``_put``. A queue whose class
+overrides none of the storage and size methods (``_STORAGE_METHODS``) uses
+module-level functions instead; any override makes it call the methods, as
+asyncio's Queue does.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +22,11 @@ import math
 import sys
 from collections import deque
 from collections.abc import Generator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Protocol
 
 from mypy_extensions import mypyc_attr
 
 from corolla.queues._errors import QueueEmpty, QueueFull, QueueShutDown
-
-_T = TypeVar("_T")
 
 
 class _Waiter(Protocol):
@@ -79,20 +91,159 @@ def _wake_all(waiters: deque[_Waiter]) -> None:
             waiter.set_result(None)
 
 
+# What a queue stores, chosen once per class (see _kind_of).
+_CUSTOM: Final = -1  # a subclass overrides a storage or size method: call the methods
+_FIFO: Final = 0
+_LIFO: Final = 1
+_HEAP: Final = 2
+
+# The methods whose overrides asyncio's Queue honours from put/get and friends.
+_STORAGE_METHODS: Final = (
+    "_init",
+    "_put",
+    "_get",
+    "_qsize",
+    "qsize",
+    "empty",
+    "full",
+    "put_nowait",
+    "get_nowait",
+)
+_KIND_ATTRIBUTE: Final = "_corolla_queue_kind"
+
+
+def _kind_of(cls: type) -> int:
+    # Cached in the class's own __dict__ (a subclass computes its own).
+    cached = cls.__dict__.get(_KIND_ATTRIBUTE)
+    if isinstance(cached, int):
+        return cached
+    kind = _find_kind(cls)
+    try:
+        setattr(cls, _KIND_ATTRIBUTE, kind)
+    except (TypeError, AttributeError):
+        pass  # the compiled core classes themselves take no attributes
+    return kind
+
+
+def _find_kind(cls: type) -> int:
+    owners: dict[str, type] = {}
+    for name in _STORAGE_METHODS:
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                owners[name] = klass
+                break
+    storage = owners.get("_put")
+    if storage is None or owners.get("_get") is not storage or owners.get("_init") is not storage:
+        return _CUSTOM
+    for name in ("_qsize", "qsize", "empty", "full", "put_nowait", "get_nowait"):
+        if owners.get(name) is not QueueCore:
+            return _CUSTOM
+    if storage is QueueCore:
+        return _FIFO
+    if storage is LifoQueueCore:
+        return _LIFO
+    if storage is PriorityQueueCore:
+        return _HEAP
+    return _CUSTOM
+
+
+# The storage and size operations for the three built-in kinds, without method calls.
+
+
+def _take(q: QueueCore) -> Any:
+    kind = q._kind
+    if kind == _FIFO:
+        return q._queue.popleft()
+    if kind == _LIFO:
+        return q._queue.pop()
+    return heapq.heappop(q._queue)
+
+
+def _size(q: QueueCore) -> int:
+    if q._kind == _CUSTOM:
+        return q._qsize()
+    size: int = len(q._queue)
+    return size
+
+
+def _is_full(q: QueueCore) -> bool:
+    if q._kind == _CUSTOM:
+        return q.full()
+    limit = q._limit
+    if limit <= 0:
+        return False
+    size: int = len(q._queue)
+    return size >= limit
+
+
+def _is_empty(q: QueueCore) -> bool:
+    if q._kind == _CUSTOM:
+        return q.empty()
+    return len(q._queue) == 0
+
+
+def _put_nowait(q: QueueCore, item: Any) -> None:
+    if q._is_shutdown:
+        raise QueueShutDown
+    kind = q._kind
+    if kind == _CUSTOM:
+        if q.full():
+            raise QueueFull
+        q._put(item)
+    else:
+        limit = q._limit
+        if limit > 0 and len(q._queue) >= limit:
+            raise QueueFull
+        if kind == _HEAP:
+            heapq.heappush(q._queue, item)
+        else:
+            q._queue.append(item)
+    q._unfinished_tasks += 1
+    if q._getters:
+        _wake_first(q._getters)
+
+
+def _get_nowait(q: QueueCore) -> Any:
+    kind = q._kind
+    if kind == _CUSTOM:
+        if q.empty():
+            if q._is_shutdown:
+                raise QueueShutDown
+            raise QueueEmpty
+        item = q._get()
+    else:
+        storage = q._queue
+        if len(storage) == 0:
+            if q._is_shutdown:
+                raise QueueShutDown
+            raise QueueEmpty
+        if kind == _FIFO:
+            item = storage.popleft()
+        elif kind == _LIFO:
+            item = storage.pop()
+        else:
+            item = heapq.heappop(storage)
+    if q._putters:
+        _wake_first(q._putters)
+    return item
+
+
+def _bind_loop(q: QueueCore) -> asyncio.AbstractEventLoop:
+    loop = asyncio.get_running_loop()
+    bound = q._loop
+    if bound is None:
+        q._loop = loop
+    elif bound is not loop:
+        raise RuntimeError(
+            f"{q!r} is bound to a different event loop: it was first used from "
+            f"{bound!r} and now from {loop!r}"
+        )
+    return loop
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Queue(Generic[_T]):
-    """A first-in, first-out queue for coroutines.
-
-    ``maxsize <= 0`` means unbounded; otherwise ``put()`` waits while the
-    queue holds ``maxsize`` items. Items are never handed directly to a
-    waiting getter: a getter that is cancelled just as an item arrives leaves
-    the item in the queue and passes the wake-up on, so nothing is lost.
-    ``shutdown()`` makes further puts (and gets, once empty) raise
-    :class:`QueueShutDown`.
-
-    Subclasses may override ``_init``, ``_put``, ``_get`` and ``_qsize`` to
-    change the storage order, as with asyncio.Queue.
-    """
+class QueueCore:
+    """The compiled first-in, first-out queue (the public class is corolla.queues.Queue)."""
 
     _maxsize: int | float
     _limit: int
@@ -103,6 +254,7 @@ class Queue(Generic[_T]):
     _joiners: deque[_Waiter]
     _is_shutdown: bool
     _loop: asyncio.AbstractEventLoop | None
+    _kind: int
 
     def __init__(self, maxsize: int | float = 0) -> None:
         self._loop = None
@@ -114,18 +266,24 @@ class Queue(Generic[_T]):
         self._joiners = deque()
         self._unfinished_tasks = 0
         self._is_shutdown = False
-        self._init(maxsize)
+        kind = _kind_of(type(self))
+        self._kind = kind
+        if kind == _FIFO:
+            self._queue = deque()
+        elif kind == _CUSTOM:
+            self._init(maxsize)
+        else:
+            self._queue = []
 
     # Storage: overridden by LifoQueue / PriorityQueue and user subclasses.
 
     def _init(self, maxsize: int | float) -> None:
         self._queue = deque()
 
-    def _get(self) -> _T:
-        item: _T = self._queue.popleft()
-        return item
+    def _get(self) -> Any:
+        return self._queue.popleft()
 
-    def _put(self, item: _T) -> None:
+    def _put(self, item: Any) -> None:
         self._queue.append(item)
 
     def _qsize(self) -> int:
@@ -135,16 +293,7 @@ class Queue(Generic[_T]):
     # Loop binding.
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
-        loop = asyncio.get_running_loop()
-        bound = self._loop
-        if bound is None:
-            self._loop = loop
-        elif bound is not loop:
-            raise RuntimeError(
-                f"{self!r} is bound to a different event loop: it was first used from "
-                f"{bound!r} and now from {loop!r}"
-            )
-        return loop
+        return _bind_loop(self)
 
     # Representation.
 
@@ -155,24 +304,7 @@ class Queue(Generic[_T]):
         return f"<{type(self).__name__} {self._format()}>"
 
     def _format(self) -> str:
-        parts = [f"maxsize={self._maxsize!r}"]
-        if self._queue:
-            parts.append(f"_queue={list(self._queue)!r}")
-        if self._getters:
-            parts.append(f"_getters[{len(self._getters)}]")
-        if self._putters:
-            parts.append(f"_putters[{len(self._putters)}]")
-        if self._unfinished_tasks:
-            parts.append(f"tasks={self._unfinished_tasks}")
-        if self._is_shutdown:
-            parts.append("shutdown")
-        return " ".join(parts)
-
-    def __class_getitem__(cls, item: Any) -> Any:
-        # Queue[int] at run time, as with the stdlib classes.
-        from types import GenericAlias
-
-        return GenericAlias(cls, item)
+        return _format(self)
 
     # Size.
 
@@ -183,29 +315,29 @@ class Queue(Generic[_T]):
 
     def qsize(self) -> int:
         """Number of items in the queue."""
-        return self._qsize()
+        return _size(self)
 
     def empty(self) -> bool:
         """True when the queue holds no item."""
-        return self._qsize() == 0
+        return _size(self) == 0
 
     def full(self) -> bool:
         """True when the queue holds ``maxsize`` items (never for an unbounded queue)."""
         if self._limit <= 0:
             return False
-        return self._qsize() >= self._limit
+        return _size(self) >= self._limit
 
     # Putting.
 
-    async def put(self, item: _T) -> None:
+    async def put(self, item: Any) -> None:
         """Put ``item``, waiting while the queue is full.
 
         Raises QueueShutDown if the queue is (or becomes) shut down.
         """
-        while self.full():
+        while _is_full(self):
             if self._is_shutdown:
                 raise QueueShutDown
-            putter = self._get_loop().create_future()
+            putter = _bind_loop(self).create_future()
             self._putters.append(putter)
             try:
                 if sys.version_info >= (3, 12):
@@ -218,34 +350,30 @@ class Queue(Generic[_T]):
                     self._putters.remove(putter)
                 except ValueError:
                     pass
-                if not self.full() and not putter.cancelled():
+                if not _is_full(self) and not putter.cancelled():
                     # We were woken for a free slot we will not use.
                     _wake_first(self._putters)
                 raise
-        self.put_nowait(item)
+        if self._kind == _CUSTOM:
+            self.put_nowait(item)
+        else:
+            _put_nowait(self, item)
 
-    def put_nowait(self, item: _T) -> None:
+    def put_nowait(self, item: Any) -> None:
         """Put ``item`` at once; QueueFull if there is no room, QueueShutDown after shutdown."""
-        if self._is_shutdown:
-            raise QueueShutDown
-        if self.full():
-            raise QueueFull
-        self._put(item)
-        self._unfinished_tasks += 1
-        if self._getters:
-            _wake_first(self._getters)
+        _put_nowait(self, item)
 
     # Getting.
 
-    async def get(self) -> _T:
+    async def get(self) -> Any:
         """Remove and return an item, waiting while the queue is empty.
 
         Raises QueueShutDown once the queue is shut down and empty.
         """
-        while self._qsize() == 0:
+        while _is_empty(self):
             if self._is_shutdown:
                 raise QueueShutDown
-            getter = self._get_loop().create_future()
+            getter = _bind_loop(self).create_future()
             self._getters.append(getter)
             try:
                 if sys.version_info >= (3, 12):
@@ -258,26 +386,21 @@ class Queue(Generic[_T]):
                     self._getters.remove(getter)
                 except ValueError:
                     pass
-                if self._qsize() != 0 and not getter.cancelled():
+                if not _is_empty(self) and not getter.cancelled():
                     # We were woken for an item we will not take: the item
                     # stays queued and the next getter is woken for it.
                     _wake_first(self._getters)
                 raise
-        return self.get_nowait()
+        if self._kind == _CUSTOM:
+            return self.get_nowait()
+        return _get_nowait(self)
 
-    def get_nowait(self) -> _T:
+    def get_nowait(self) -> Any:
         """Remove and return an item at once; QueueEmpty if there is none.
 
         Raises QueueShutDown instead when the queue is shut down and empty.
         """
-        if self._qsize() == 0:
-            if self._is_shutdown:
-                raise QueueShutDown
-            raise QueueEmpty
-        item = self._get()
-        if self._putters:
-            _wake_first(self._putters)
-        return item
+        return _get_nowait(self)
 
     # Task accounting.
 
@@ -295,7 +418,7 @@ class Queue(Generic[_T]):
     async def join(self) -> None:
         """Wait until every item put has been marked done with ``task_done()``."""
         if self._unfinished_tasks > 0:
-            joiner = self._get_loop().create_future()
+            joiner = _bind_loop(self).create_future()
             self._joiners.append(joiner)
             try:
                 if sys.version_info >= (3, 12):
@@ -318,8 +441,11 @@ class Queue(Generic[_T]):
         """
         self._is_shutdown = True
         if immediate:
-            while self._qsize() != 0:
-                self._get()
+            while not _is_empty(self):
+                if self._kind == _CUSTOM:
+                    self._get()
+                else:
+                    _take(self)
                 if self._unfinished_tasks > 0:
                     self._unfinished_tasks -= 1
             if self._unfinished_tasks == 0:
@@ -328,29 +454,44 @@ class Queue(Generic[_T]):
         _wake_all(self._putters)
 
 
-class PriorityQueue(Queue[_T]):
-    """A queue that returns the smallest item first (``heapq`` order)."""
+def _format(q: QueueCore) -> str:
+    parts = [f"maxsize={q._maxsize!r}"]
+    if q._queue:
+        parts.append(f"_queue={list(q._queue)!r}")
+    if q._getters:
+        parts.append(f"_getters[{len(q._getters)}]")
+    if q._putters:
+        parts.append(f"_putters[{len(q._putters)}]")
+    if q._unfinished_tasks:
+        parts.append(f"tasks={q._unfinished_tasks}")
+    if q._is_shutdown:
+        parts.append("shutdown")
+    return " ".join(parts)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class PriorityQueueCore(QueueCore):
+    """The compiled priority queue (the public class is corolla.queues.PriorityQueue)."""
 
     def _init(self, maxsize: int | float) -> None:
         self._queue = []
 
-    def _put(self, item: _T) -> None:
+    def _put(self, item: Any) -> None:
         heapq.heappush(self._queue, item)
 
-    def _get(self) -> _T:
-        item: _T = heapq.heappop(self._queue)
-        return item
+    def _get(self) -> Any:
+        return heapq.heappop(self._queue)
 
 
-class LifoQueue(Queue[_T]):
-    """A queue that returns the most recently put item first."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class LifoQueueCore(QueueCore):
+    """The compiled last-in, first-out queue (the public class is corolla.queues.LifoQueue)."""
 
     def _init(self, maxsize: int | float) -> None:
         self._queue = []
 
-    def _put(self, item: _T) -> None:
+    def _put(self, item: Any) -> None:
         self._queue.append(item)
 
-    def _get(self) -> _T:
-        item: _T = self._queue.pop()
-        return item
+    def _get(self) -> Any:
+        return self._queue.pop()
