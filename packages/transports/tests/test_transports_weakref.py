@@ -209,3 +209,28 @@ def test_pipe_transports(run: Runner, no_gc: None) -> None:
         assert write_ref.dead()
 
     run(main())
+
+
+def test_tls_layer_weak_reference_never_outlives_it(run: Runner) -> None:
+    # The TLS layer (the raw transport's protocol) is a plain compiled class: compiled on
+    # asyncio.Protocol, a weak reference outliving it crashed Python 3.11. Compiled it now
+    # refuses weak references; pure, a weak reference dies with it.
+    from corolla.transports._tls import TLSProtocol
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        layer = TLSProtocol(loop, asyncio.Protocol(), ssl.create_default_context(), None)
+        layer.connection_lost(None)  # drops the app transport (a cycle) as a closed layer does
+        assert layer._app_transport is None
+        try:
+            ref = weakref.ref(layer)
+        except TypeError:
+            assert ct.COMPILED
+            return
+        del layer
+        assert ref() is None
+        junk = [bytearray(64) for _ in range(2000)]
+        assert ref() is None
+        del junk
+
+    run(main())

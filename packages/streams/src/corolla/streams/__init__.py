@@ -16,9 +16,7 @@ from corolla.streams._api import (
 )
 from corolla.streams._compiled import COMPILED
 from corolla.streams._flow import FlowControlProtocol
-from corolla.streams._protocol import StreamReaderProtocol
-from corolla.streams._reader import StreamReader
-from corolla.streams._writer import StreamWriter
+from corolla.streams._public import StreamReader, StreamReaderProtocol, StreamWriter
 
 __all__ = [
     "COMPILED",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from corolla.streams._protocol import ClientConnected, StreamReaderProtocol
-from corolla.streams._reader import StreamReader
+from corolla.streams import _protocol, _reader, _writer
+from corolla.streams._protocol import ClientConnected, StreamReaderProtocolCore
 from corolla.streams._util import DEFAULT_LIMIT, Await
-from corolla.streams._writer import StreamWriter
+
+if TYPE_CHECKING:
+    from corolla.streams._public import StreamReader, StreamWriter
 
 StrPath = str | os.PathLike[str]
 
@@ -25,18 +27,18 @@ class _ServerFactory:
         self._limit = limit
         self._loop = loop
 
-    def __call__(self) -> StreamReaderProtocol:
-        reader = StreamReader(self._limit, self._loop)
-        return StreamReaderProtocol(reader, self._callback, self._loop)
+    def __call__(self) -> StreamReaderProtocolCore:
+        reader = _reader.reader_class(self._limit, self._loop)
+        return _protocol.protocol_class(reader, self._callback, self._loop)
 
 
 class _Fixed:
     """A protocol factory that returns one prepared protocol."""
 
-    def __init__(self, protocol: StreamReaderProtocol) -> None:
+    def __init__(self, protocol: StreamReaderProtocolCore) -> None:
         self._protocol = protocol
 
-    def __call__(self) -> StreamReaderProtocol:
+    def __call__(self) -> StreamReaderProtocolCore:
         return self._protocol
 
 
@@ -61,14 +63,15 @@ async def open_connection(
     """
     _check_limit(limit)
     loop = asyncio.get_running_loop()
-    reader = StreamReader(limit, loop)
-    protocol = StreamReaderProtocol(reader, None, loop)
+    reader = _reader.reader_class(limit, loop)
+    protocol = _protocol.protocol_class(reader, None, loop)
     connect = cast(Any, loop).create_connection(_Fixed(protocol), host, port, **kwds)
     if sys.version_info >= (3, 12):
         transport, _ = await Await(connect)
     else:
         transport, _ = await connect
-    return reader, StreamWriter(transport, protocol, reader, loop)
+    writer = _writer.writer_class(transport, cast(Any, protocol), reader, loop)
+    return cast("StreamReader", reader), cast("StreamWriter", writer)
 
 
 async def start_server(
@@ -105,14 +108,15 @@ async def open_unix_connection(
     """:func:`open_connection` for a Unix domain socket at ``path``."""
     _check_limit(limit)
     loop = asyncio.get_running_loop()
-    reader = StreamReader(limit, loop)
-    protocol = StreamReaderProtocol(reader, None, loop)
+    reader = _reader.reader_class(limit, loop)
+    protocol = _protocol.protocol_class(reader, None, loop)
     connect = cast(Any, loop).create_unix_connection(_Fixed(protocol), path, **kwds)
     if sys.version_info >= (3, 12):
         transport, _ = await Await(connect)
     else:
         transport, _ = await connect
-    return reader, StreamWriter(transport, protocol, reader, loop)
+    writer = _writer.writer_class(transport, cast(Any, protocol), reader, loop)
+    return cast("StreamReader", reader), cast("StreamWriter", writer)
 
 
 async def start_unix_server(

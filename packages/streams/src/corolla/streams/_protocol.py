@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from mypy_extensions import mypyc_attr
 
-from corolla.streams._flow import FlowControlProtocol
-from corolla.streams._writer import StreamWriter
+from corolla.streams import _writer
+
+if TYPE_CHECKING:
+    from corolla.streams._public import StreamWriter
 
 
 class ReaderLike(Protocol):
@@ -24,33 +26,39 @@ class ReaderLike(Protocol):
     def set_exception(self, exc: BaseException) -> None: ...
 
 
-ClientConnected = Callable[[Any, StreamWriter], Awaitable[None] | None]
+ClientConnected = Callable[[Any, "StreamWriter"], Awaitable[None] | None]
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class StreamReaderProtocol(FlowControlProtocol, asyncio.Protocol):
-    """Adapts a transport to a :class:`StreamReader` (and a :class:`StreamWriter`).
+class StreamReaderProtocolCore:
+    """The compiled part of :class:`corolla.streams.StreamReaderProtocol` (see ``_public.py``).
 
-    Received data, EOF and the connection's end go to ``stream_reader``.
-    With ``client_connected_cb`` (what :func:`start_server` passes) each new
-    connection makes a :class:`StreamWriter` and calls
-    ``client_connected_cb(reader, writer)``; a coroutine it returns runs as a
-    task, and an exception escaping that task goes to the loop's exception
-    handler and closes the connection.
+    A plain native class (no asyncio base: see ``_public.py``). The public
+    class adds :class:`FlowControlProtocol` and :class:`asyncio.Protocol` as
+    bases, whose ``__init__`` sets ``_loop`` (an attribute of this class) and
+    the flow control state, and its own ``connection_lost``.
     """
+
+    _loop: asyncio.AbstractEventLoop
+    _stream_reader: ReaderLike | None
+    _source_traceback: Any
+    _client_connected_cb: ClientConnected | None
+    _task: Any
+    _transport: Any
+    _over_ssl: bool
 
     def __init__(
         self,
         stream_reader: ReaderLike | None,
-        client_connected_cb: ClientConnected | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
+        client_connected_cb: ClientConnected | None,
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
-        super().__init__(loop)
-        self._stream_reader: ReaderLike | None = stream_reader
+        self._loop = loop
+        self._stream_reader = stream_reader
         self._source_traceback = getattr(stream_reader, "_source_traceback", None)
         self._client_connected_cb = client_connected_cb
-        self._task: Any = None
-        self._transport: Any = None
+        self._task = None
+        self._transport = None
         self._over_ssl = False
 
     def _replace_transport(self, transport: Any) -> None:
@@ -67,22 +75,24 @@ class StreamReaderProtocol(FlowControlProtocol, asyncio.Protocol):
         callback = self._client_connected_cb
         if callback is None:
             return
-        writer = StreamWriter(transport, self, reader, self._loop)
-        result = callback(reader, writer)
+        writer = _writer.writer_class(transport, cast(Any, self), reader, self._loop)
+        result = callback(reader, cast("StreamWriter", writer))
         if isinstance(result, Coroutine):
             task = self._loop.create_task(result)
             self._task = task
             task.add_done_callback(_ClientDone(self._loop, transport))
 
-    def connection_lost(self, exc: BaseException | None) -> None:
-        """EOF (or ``exc``) to the reader; wake writers waiting in ``drain``/``wait_closed``."""
+    def _reader_lost(self, exc: BaseException | None) -> None:
+        """The reader's part of ``connection_lost()``: EOF, or ``exc``."""
         reader = self._stream_reader
         if reader is not None:
             if exc is None:
                 reader.feed_eof()
             else:
                 reader.set_exception(exc)
-        super().connection_lost(exc)
+
+    def _forget(self) -> None:
+        """The end of ``connection_lost()``: drop the reader, task and transport."""
         self._stream_reader = None
         self._task = None
         self._transport = None
@@ -125,3 +135,7 @@ class _ClientDone:
                 }
             )
             self._transport.close()
+
+
+# The class compiled code instantiates: the public StreamReaderProtocol, registered by _public.py.
+protocol_class: type[StreamReaderProtocolCore] = StreamReaderProtocolCore

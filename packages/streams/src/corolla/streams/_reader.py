@@ -6,7 +6,7 @@ import asyncio
 import sys
 import traceback
 from asyncio import IncompleteReadError, LimitOverrunError
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from mypy_extensions import mypyc_attr
 
@@ -32,20 +32,12 @@ def _take(buffer: bytearray, n: int) -> bytes:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class StreamReader:
-    """Bytes arriving on a connection, read with ``await reader.read(...)`` & co.
+class StreamReaderCore:
+    """The compiled part of :class:`corolla.streams.StreamReader` (see ``_public.py``).
 
-    A protocol (usually :class:`StreamReaderProtocol`) calls
-    :meth:`feed_data`, :meth:`feed_eof` and :meth:`set_exception`; one
-    coroutine at a time reads. ``limit`` bounds the length of a line or
-    separated chunk (:meth:`readline`, :meth:`readuntil`) and sets the
-    buffering: when more than ``2 * limit`` bytes are buffered the reader
-    asks the transport to pause reading, and resumes it once the buffer is
-    back to ``limit`` bytes or fewer (or as soon as a read has to wait).
-
-    A read that is cancelled leaves every byte it has not returned in the
-    buffer. ``async for line in reader`` iterates over lines until EOF.
-    ``loop`` defaults to the running loop (else the current loop).
+    A plain native class: the public class, an interpreted subclass, adds the
+    ``__dict__`` and weak references. Its internal steps are module-level
+    functions, so they stay direct calls for instances of interpreted subclasses.
     """
 
     _source_traceback: traceback.StackSummary | None
@@ -117,7 +109,7 @@ class StreamReader:
     def feed_eof(self) -> None:
         """No more data will come; readers get what is buffered, then EOF."""
         self._eof = True
-        self._wakeup()
+        _wakeup(self)
 
     def at_eof(self) -> bool:
         """True once :meth:`feed_eof` was called and the buffer is empty."""
@@ -147,40 +139,6 @@ class StreamReader:
                 else:
                     self._paused = True
 
-    def _wakeup(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.cancelled():
-                waiter.set_result(None)
-
-    def _maybe_resume(self) -> None:
-        if self._paused and len(self._buffer) <= self._limit:
-            self._paused = False
-            self._transport.resume_reading()
-
-    async def _wait_for_data(self, func_name: str) -> None:
-        # One waiter only: with two, nobody could tell which one gets the data.
-        if self._waiter is not None:
-            raise RuntimeError(
-                f"{func_name}() called while another coroutine is already waiting for incoming data"
-            )
-        if self._eof:
-            raise RuntimeError(f"{func_name}() waits for data after EOF")
-        # Waiting while the transport is paused would never end.
-        if self._paused:
-            self._paused = False
-            self._transport.resume_reading()
-        waiter: Waiter = self._loop.create_future()
-        self._waiter = waiter
-        try:
-            if sys.version_info >= (3, 12):
-                await WaitFuture(waiter)
-            else:
-                await waiter
-        finally:
-            self._waiter = None
-
     # -- the reading side ----------------------------------------------------
 
     async def read(self, n: int = -1) -> bytes:
@@ -195,29 +153,14 @@ class StreamReader:
         if n == 0:
             return b""
         if n < 0:
-            return await self._read_all()
+            return await _read_all(self)
         buffer = self._buffer
         if not buffer and not self._eof:
-            await self._wait_for_data("read")
+            await _wait_for_data(self, "read")
             buffer = self._buffer
         data = _take(buffer, n)
-        self._maybe_resume()
+        _maybe_resume(self)
         return data
-
-    async def _read_all(self) -> bytes:
-        blocks: list[bytes] = []
-        while True:
-            if self._exception is not None:
-                raise self._exception
-            buffer = self._buffer
-            if buffer:
-                blocks.append(bytes(buffer))
-                buffer.clear()
-                self._maybe_resume()
-            if self._eof:
-                break
-            await self._wait_for_data("read")
-        return b"".join(blocks)
 
     async def readline(self) -> bytes:
         """Read one line, ending with b"\\n".
@@ -232,10 +175,10 @@ class StreamReader:
             end = buffer.find(_NL)
             if 0 <= end <= self._limit:
                 line = _take(buffer, end + 1)
-                self._maybe_resume()
+                _maybe_resume(self)
                 return line
         try:
-            return await self._read_until((_NL,), 1, 1)
+            return await _read_until(self, (_NL,), 1, 1)
         except IncompleteReadError as e:
             return e.partial
         except LimitOverrunError as e:
@@ -243,7 +186,7 @@ class StreamReader:
                 del self._buffer[: e.consumed + 1]
             else:
                 self._buffer.clear()
-            self._maybe_resume()
+            _maybe_resume(self)
             raise ValueError(e.args[0]) from None
 
     async def readuntil(self, separator: Separator = b"\n") -> bytes:
@@ -267,51 +210,7 @@ class StreamReader:
         min_len = len(seps[0])
         if min_len == 0:
             raise ValueError("Separator should be at least one-byte string")
-        return await self._read_until(tuple(seps), min_len, len(seps[-1]))
-
-    async def _read_until(self, seps: tuple[BytesLike, ...], min_len: int, max_len: int) -> bytes:
-        if self._exception is not None:
-            raise self._exception
-        # Bytes before ``offset`` are known to hold no separator start.
-        offset = 0
-        single = len(seps) == 1
-        while True:
-            buffer = self._buffer
-            buflen = len(buffer)
-            if buflen - offset >= min_len:
-                start = -1
-                end = -1
-                if single:
-                    start = buffer.find(seps[0], offset)
-                    if start >= 0:
-                        end = start + min_len
-                else:
-                    for sep in seps:
-                        found = buffer.find(sep, offset)
-                        if found >= 0:
-                            found_end = found + len(sep)
-                            if end < 0 or found_end < end:
-                                start = found
-                                end = found_end
-                if end >= 0:
-                    break
-                # A separator may straddle the end of the buffer: rescan its tail.
-                offset = max(0, buflen + 1 - max_len)
-                if offset > self._limit:
-                    raise LimitOverrunError(
-                        "Separator is not found, and chunk exceed the limit", offset
-                    )
-            # The last chunk may complete a separator, so EOF is checked after the scan.
-            if self._eof:
-                partial = bytes(buffer)
-                buffer.clear()
-                raise IncompleteReadError(partial, None)
-            await self._wait_for_data("readuntil")
-        if start > self._limit:
-            raise LimitOverrunError("Separator is found, but chunk is longer than limit", start)
-        chunk = _take(buffer, end)
-        self._maybe_resume()
-        return chunk
+        return await _read_until(self, tuple(seps), min_len, len(seps[-1]))
 
     async def readexactly(self, n: int) -> bytes:
         """Read exactly ``n`` bytes.
@@ -331,12 +230,12 @@ class StreamReader:
                 partial = bytes(self._buffer)
                 self._buffer.clear()
                 raise IncompleteReadError(partial, n)
-            await self._wait_for_data("readexactly")
+            await _wait_for_data(self, "readexactly")
         data = _take(self._buffer, n)
-        self._maybe_resume()
+        _maybe_resume(self)
         return data
 
-    def __aiter__(self) -> StreamReader:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> bytes:
@@ -344,3 +243,107 @@ class StreamReader:
         if not line:
             raise StopAsyncIteration
         return line
+
+
+def _wakeup(self: StreamReaderCore) -> None:
+    waiter = self._waiter
+    if waiter is not None:
+        self._waiter = None
+        if not waiter.cancelled():
+            waiter.set_result(None)
+
+
+def _maybe_resume(self: StreamReaderCore) -> None:
+    if self._paused and len(self._buffer) <= self._limit:
+        self._paused = False
+        self._transport.resume_reading()
+
+
+async def _wait_for_data(self: StreamReaderCore, func_name: str) -> None:
+    # One waiter only: with two, nobody could tell which one gets the data.
+    if self._waiter is not None:
+        raise RuntimeError(
+            f"{func_name}() called while another coroutine is already waiting for incoming data"
+        )
+    if self._eof:
+        raise RuntimeError(f"{func_name}() waits for data after EOF")
+    # Waiting while the transport is paused would never end.
+    if self._paused:
+        self._paused = False
+        self._transport.resume_reading()
+    waiter: Waiter = self._loop.create_future()
+    self._waiter = waiter
+    try:
+        if sys.version_info >= (3, 12):
+            await WaitFuture(waiter)
+        else:
+            await waiter
+    finally:
+        self._waiter = None
+
+
+async def _read_all(self: StreamReaderCore) -> bytes:
+    blocks: list[bytes] = []
+    while True:
+        if self._exception is not None:
+            raise self._exception
+        buffer = self._buffer
+        if buffer:
+            blocks.append(bytes(buffer))
+            buffer.clear()
+            _maybe_resume(self)
+        if self._eof:
+            break
+        await _wait_for_data(self, "read")
+    return b"".join(blocks)
+
+
+async def _read_until(
+    self: StreamReaderCore, seps: tuple[BytesLike, ...], min_len: int, max_len: int
+) -> bytes:
+    if self._exception is not None:
+        raise self._exception
+    # Bytes before ``offset`` are known to hold no separator start.
+    offset = 0
+    single = len(seps) == 1
+    while True:
+        buffer = self._buffer
+        buflen = len(buffer)
+        if buflen - offset >= min_len:
+            start = -1
+            end = -1
+            if single:
+                start = buffer.find(seps[0], offset)
+                if start >= 0:
+                    end = start + min_len
+            else:
+                for sep in seps:
+                    found = buffer.find(sep, offset)
+                    if found >= 0:
+                        found_end = found + len(sep)
+                        if end < 0 or found_end < end:
+                            start = found
+                            end = found_end
+            if end >= 0:
+                break
+            # A separator may straddle the end of the buffer: rescan its tail.
+            offset = max(0, buflen + 1 - max_len)
+            if offset > self._limit:
+                raise LimitOverrunError(
+                    "Separator is not found, and chunk exceed the limit", offset
+                )
+        # The last chunk may complete a separator, so EOF is checked after the scan.
+        if self._eof:
+            partial = bytes(buffer)
+            buffer.clear()
+            raise IncompleteReadError(partial, None)
+        await _wait_for_data(self, "readuntil")
+    if start > self._limit:
+        raise LimitOverrunError("Separator is found, but chunk is longer than limit", start)
+    chunk = _take(buffer, end)
+    _maybe_resume(self)
+    return chunk
+
+
+# The class compiled code instantiates: the public StreamReader, registered by _public.py.
+reader_class: type[StreamReaderCore] = StreamReaderCore

@@ -10,8 +10,9 @@ from typing import Any
 
 from mypy_extensions import mypyc_attr
 
+from corolla.streams import _reader
 from corolla.streams._flow import FlowControlProtocol
-from corolla.streams._reader import StreamReader
+from corolla.streams._reader import StreamReaderCore
 from corolla.streams._util import Await, WaitFuture, YieldOnce
 
 _BASE_DRAIN = FlowControlProtocol._drain_helper
@@ -25,18 +26,11 @@ def _fast_flow(protocol: object) -> FlowControlProtocol | None:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class StreamWriter:
-    """The writing half of a stream connection: wraps a transport.
+class StreamWriterCore:
+    """The compiled part of :class:`corolla.streams.StreamWriter` (see ``_public.py``).
 
-    :meth:`write` and :meth:`writelines` buffer in the transport and never
-    block; ``await writer.drain()`` waits until the transport's buffer is
-    below its high-water mark. ``protocol`` provides the waiting (see
-    :class:`FlowControlProtocol`); ``reader``, when given, lets :meth:`drain`
-    report the connection's error.
-
-    A writer that is garbage collected while its transport is open closes
-    the transport and emits a :class:`ResourceWarning` (visible with
-    ``-W default`` or ``-X dev``).
+    A plain native class: the public class, an interpreted subclass, adds the
+    ``__dict__``, weak references and ``__del__``.
     """
 
     _transport: Any
@@ -44,7 +38,7 @@ class StreamWriter:
     _reader: Any
     _loop: asyncio.AbstractEventLoop
     _flow: FlowControlProtocol | None
-    _stream_reader: StreamReader | None
+    _stream_reader: StreamReaderCore | None
 
     def __init__(
         self,
@@ -58,7 +52,8 @@ class StreamWriter:
         self._reader = reader
         self._loop = loop
         self._flow = _fast_flow(protocol)
-        self._stream_reader = reader if type(reader) is StreamReader else None
+        # The reader's exception is read directly unless a subclass may override exception().
+        self._stream_reader = reader if type(reader) is _reader.reader_class else None
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"transport={self._transport!r}"]
@@ -178,7 +173,8 @@ class StreamWriter:
         if replace is not None:
             replace(new_transport)
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        """An unclosed writer being collected: close it, warn (the public ``__del__``)."""
         try:
             transport = self._transport
             loop = self._loop
@@ -191,3 +187,7 @@ class StreamWriter:
         else:
             self.close()
             warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=1)
+
+
+# The class compiled code instantiates: the public StreamWriter, registered by _public.py.
+writer_class: type[StreamWriterCore] = StreamWriterCore

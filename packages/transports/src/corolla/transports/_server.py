@@ -139,11 +139,13 @@ class ServerCore:
             conn.setblocking(False)
             extra = {"peername": addr}
             try:
-                protocol = self._protocol_factory()
+                app_protocol = self._protocol_factory()
+                # A TLS layer is a plain compiled class, not an asyncio.BaseProtocol.
+                protocol: asyncio.BaseProtocol | TLSProtocol = app_protocol
                 if self._ssl is not None:
                     protocol = TLSProtocol(
                         loop,
-                        protocol,
+                        app_protocol,
                         self._ssl,
                         None,
                         server_side=True,

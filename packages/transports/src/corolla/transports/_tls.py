@@ -34,8 +34,14 @@ def check_timeout(name: str, value: float | None) -> None:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class TLSProtocol(asyncio.Protocol):
-    """Runs TLS over the stream transport it is attached to and feeds an app protocol."""
+class TLSProtocol:
+    """Runs TLS over the stream transport it is attached to and feeds an app protocol.
+
+    It has the methods of an :class:`asyncio.Protocol` but not the class as a base:
+    compiled, a class on that interpreted base gets a weak-reference slot its
+    deallocator never clears on Python 3.11, so a weak reference outliving the layer
+    crashed the interpreter. A plain compiled class refuses weak references instead.
+    """
 
     def __init__(
         self,
