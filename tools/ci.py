@@ -5,14 +5,15 @@ swapped in on 3.11 (stage conformance), then the test suite editable (pure
 Python) on 3.11, 3.12 and 3.13 (on 3.12 and 3.13 each followed by CPython's
 asyncio tests of that version: conformance-py3.12, conformance-py3.13, in
 the matrix environment the test stage before it made), and as mypyc-compiled
-wheels on 3.13 and 3.11, each followed by CPython's asyncio tests again on
-the compiled wheels that test stage installed: conformance-compiled-py3.13,
-conformance-compiled-py3.11. (Compiled 3.12 is not built here: a build of
+wheels on 3.13 and 3.11, with CPython's asyncio tests again on those compiled
+wheels: conformance-compiled-py3.13 after the compiled 3.13 tests,
+conformance-compiled-py3.11 before the compiled 3.11 tests (its run builds the
+environment they then reuse). (Compiled 3.12 is not built here: a build of
 every package takes about four minutes on a 2-core machine; the GitHub
 workflow's integration job runs the compiled conformance on 3.11-3.13.)
 The conformance stages compare with tests-integration/conformance/baseline.json
 (on compiled wheels with its X.Y-compiled counts laid over X.Y's). The
-compiled 3.11 conformance comes last, so its summary closes the output.
+compiled 3.11 test suite comes last, so pytest's summary closes the output.
 Each stage's duration is printed.
 
   python tools/ci.py            all stages
@@ -49,8 +50,8 @@ STAGES: list[tuple[str, list[str]]] = [
         "conformance-compiled-py3.13",
         [*HATCH, "run", "all-compiled.py3.13:conformance", "--ci", "--python", "3.13"],
     ),
-    ("test-compiled", [*HATCH, "run", "compiled:test"]),
     ("conformance-compiled-py3.11", [*HATCH, "run", "compiled:conformance", "--ci"]),
+    ("test-compiled", [*HATCH, "run", "compiled:test"]),
 ]
 
 
