@@ -443,6 +443,32 @@ def test_await_iterator_throw_keeps_the_traceback(loop: asyncio.AbstractEventLoo
     assert "origin" in "".join(traceback.format_tb(info.value.__traceback__))
 
 
+@pytest.mark.parametrize("form", ["instance", "type", "three arguments"])
+def test_await_iterator_throw_leaves_no_cycle(loop: asyncio.AbstractEventLoop, form: str) -> None:
+    # The thrown error's traceback holds throw()'s frame (interpreted): that
+    # frame must not name the error any more, or the error, and every frame
+    # it went through, wait for the garbage collector.
+    fut: Future[int] = Future(loop=loop)
+    it: Any = iter(fut)
+    next(it)
+    gc.disable()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                if form == "instance":
+                    it.throw(asyncio.CancelledError())
+                elif form == "type":
+                    it.throw(asyncio.CancelledError)
+                else:
+                    it.throw(asyncio.CancelledError, asyncio.CancelledError(), None)
+            except asyncio.CancelledError as exc:
+                ref = weakref.ref(exc)
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
 # -- new_future: the factory event loops use for create_future --------------------
 
 

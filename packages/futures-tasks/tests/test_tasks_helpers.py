@@ -6,17 +6,20 @@ import asyncio
 import concurrent.futures
 import contextvars
 import gc
+import socket
+import ssl
 import threading
 import types
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
 import corolla.tasks as ct
 from corolla.futures import Future
+from corolla.tasks._combinators import OneArgThrow
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
 
@@ -328,12 +331,15 @@ def test_wait_for_outer_cancel_wins(loop: asyncio.AbstractEventLoop) -> None:
 def test_timeout_expires(loop: asyncio.AbstractEventLoop) -> None:
     async def main() -> None:
         me = ct.current_task()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(TimeoutError) as info:
             async with ct.timeout(0.001) as cm:
                 assert cm.when() is not None
                 assert not cm.expired()
                 await forever()
         assert cm.expired()
+        # As ``raise TimeoutError from <the CancelledError>``.
+        assert isinstance(info.value.__cause__, asyncio.CancelledError)
+        assert info.value.__suppress_context__
         assert me.cancelling() == 0
         with pytest.raises(RuntimeError, match="Cannot change state"):
             cm.reschedule(None)
@@ -436,6 +442,96 @@ def test_stdlib_timeout_and_our_timeout_on_stdlib_task(loop: asyncio.AbstractEve
         return "ok"
 
     assert loop.run_until_complete(asyncio.Task(body(), loop=loop)) == "ok"
+
+
+# -- what a timed-out coroutine held is freed without the garbage collector -----------
+
+
+class _Resource:
+    pass
+
+
+async def _hold_until_cancelled(resource: _Resource) -> None:
+    await forever()
+
+
+@pytest.mark.parametrize("how", ["timeout", "wait_for"])
+def test_timed_out_work_freed_without_gc(loop: asyncio.AbstractEventLoop, how: str) -> None:
+    # The TimeoutError raised on expiry must not sit in a reference cycle (its
+    # traceback holds the frame that raised it): interpreted, such a cycle kept
+    # the cancelled coroutine's frames, and everything they held, alive until
+    # the next garbage collection.
+    async def main() -> weakref.ref[_Resource]:
+        resource = _Resource()
+        ref = weakref.ref(resource)
+        work = _hold_until_cancelled(resource)
+        del resource
+        try:
+            if how == "timeout":
+                async with ct.timeout(0):
+                    await work
+            else:
+                await ct.wait_for(work, 0.001)
+        except TimeoutError:
+            pass
+        else:
+            pytest.fail("no TimeoutError")
+        return ref
+
+    gc.disable()
+    try:
+        ref = run(loop, main())
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_one_arg_throw_leaves_no_cycle() -> None:
+    # The 3.12+ throw() adapter wait_for puts around awaitables it did not make:
+    # the error coming back out of it holds its frame in its traceback, and
+    # that frame must not name the error any more.
+    def inner() -> Generator[None, None, None]:
+        yield
+
+    adapter = OneArgThrow(inner())
+    next(adapter)
+    gc.disable()
+    try:
+        try:
+            adapter.throw(asyncio.CancelledError, asyncio.CancelledError(), None)
+        except asyncio.CancelledError as exc:
+            ref = weakref.ref(exc)
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_wait_for_tls_connect_frees_ssl_context_without_gc(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # CPython's test_ssl test_handshake_timeout_handler_leak: a TLS connection
+    # whose handshake never completes (the listener never accepts), cancelled
+    # by wait_for; its SSLContext must be freed by reference counting alone.
+    async def connect(ctx: ssl.SSLContext, addr: tuple[str, int]) -> None:
+        try:
+            await ct.wait_for(loop.create_connection(asyncio.Protocol, *addr, ssl=ctx), 0.1)
+        except TimeoutError:
+            pass
+        else:
+            pytest.fail("the handshake completed")
+
+    gc.disable()
+    try:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            ctx = ssl.create_default_context()
+            loop.run_until_complete(connect(ctx, listener.getsockname()))
+            ref = weakref.ref(ctx)
+            del ctx
+        assert ref() is None
+    finally:
+        gc.enable()
 
 
 # -- as_completed ----------------------------------------------------------------------

@@ -515,6 +515,50 @@ def test_cancelled_task_freed_once_its_error_was_handed_out(
         gc.enable()
 
 
+def test_cancellation_caught_by_the_coroutine_is_freed_without_gc(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # A cancellation requested after the awaited future finished is thrown
+    # into the coroutine, which catches it and returns. Interpreted, the step
+    # that threw it must not keep it: its frame is the f_back of the
+    # coroutine's frame, which the error's traceback holds, so keeping it is a
+    # cycle holding what the coroutine's frames held (a connection's
+    # SSLContext, for CPython's test_ssl) until the next garbage collection.
+    import weakref
+
+    class Resource:
+        pass
+
+    async def inner(resource: Resource, fut: Future[int]) -> None:
+        await fut
+
+    async def outer(resource: Resource, fut: Future[int]) -> None:
+        try:
+            await inner(resource, fut)
+        except asyncio.CancelledError:
+            pass
+
+    async def main() -> weakref.ref[Resource]:
+        fut: Future[int] = Future(loop=loop)
+        resource = Resource()
+        ref = weakref.ref(resource)
+        task = Task(outer(resource, fut), loop=loop)
+        del resource
+        await asyncio.sleep(0)
+        fut.set_result(1)
+        task.cancel()
+        await task
+        assert not task.cancelled()
+        return ref
+
+    gc.disable()
+    try:
+        ref = run(loop, main())
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
 # -- new_task: the factory event loops use for create_task -------------------------
 
 

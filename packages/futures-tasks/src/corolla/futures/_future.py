@@ -633,7 +633,7 @@ class FutureIter:
             raise TypeError("throw() third argument must be a traceback object")
         if isinstance(typ, type) and issubclass(typ, BaseException):
             if isinstance(value, typ):
-                exc: BaseException = value
+                exc: BaseException | None = value
             elif value is None:
                 exc = typ()
             elif isinstance(value, tuple):
@@ -650,9 +650,14 @@ class FutureIter:
                 f"not {type(typ).__name__}"
             )
         self._future = None
-        if tb is not None:
-            raise exc.with_traceback(tb)
-        raise exc
+        assert exc is not None
+        try:
+            raise exc if tb is None else exc.with_traceback(tb)
+        finally:
+            # The error's traceback holds this frame: interpreted, its locals
+            # naming the error would be a cycle keeping the error, and all
+            # the frames it went through, until the next garbage collection.
+            typ = value = tb = exc = None
 
     def close(self) -> None:
         """Stop iterating; the future is not touched."""

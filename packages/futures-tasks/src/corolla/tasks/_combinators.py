@@ -67,7 +67,14 @@ class OneArgThrow:
         exc = typ if value is None else value
         if tb is not None and isinstance(exc, BaseException) and exc.__traceback__ is not tb:
             exc = exc.with_traceback(tb)
-        return self._it.throw(exc)
+        try:
+            return self._it.throw(exc)
+        finally:
+            # When the error comes back out, its traceback holds this frame:
+            # interpreted, locals naming it would be a reference cycle keeping
+            # what its frames hold (a connection's SSLContext, say) until the
+            # next garbage collection.
+            typ = value = tb = exc = None
 
     def close(self) -> None:
         self._it.close()

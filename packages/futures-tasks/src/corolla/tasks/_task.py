@@ -426,12 +426,16 @@ def run_step(task: TaskCore, exc: BaseException | None) -> None:
         try:
             result = coro.send(None) if exc is None else coro.throw(exc)
         except StopIteration as stop:
+            # The coroutine may have caught ``exc``: whoever keeps it keeps
+            # this frame (see _FRAMES_HOLD_THE_TASK), so it must not keep ``exc``.
+            del exc
             finish_returned(task, stop.value)
             return
         except BaseException as error:
             finish_raised(task, error)
             del task, coro, exc  # see _FRAMES_HOLD_THE_TASK
             return
+        del exc  # as above
     handle_yield(task, result)
 
 

@@ -131,10 +131,7 @@ class Timeout:
             if self._task.uncancel() <= self._cancelling and exc_type is not None:
                 # No newer cancellation request: the expiry is ours to report.
                 if issubclass(exc_type, asyncio.CancelledError):
-                    # Spelled out: compiled, ``raise ... from exc_val`` lost the cause.
-                    error = TimeoutError()
-                    error.__cause__ = exc_val
-                    raise error
+                    raise _timeout_error_from(exc_val)
                 if exc_val is not None:
                     # Another error replaced the cancellation (raised while it
                     # unwound): show the TimeoutError in its chain (3.13).
@@ -150,6 +147,21 @@ class Timeout:
         self._task.cancel()
         self._state = _State.EXPIRING
         self._handle = None
+
+
+def _timeout_error_from(cause: BaseException | None) -> TimeoutError:
+    """A TimeoutError caused by ``cause``.
+
+    Built here rather than in a local of ``__aexit__``: the raised error's
+    traceback holds that frame, so a local naming the error would make a
+    reference cycle (interpreted) keeping the cancelled work's frames, and
+    everything they hold, alive until the next garbage collection. Spelled out
+    rather than ``raise ... from``: compiled, ``raise ... from exc_val`` lost
+    the cause.
+    """
+    error = TimeoutError()
+    error.__cause__ = cause
+    return error
 
 
 def _chain_timeout_error(exc: BaseException) -> None:
