@@ -4,6 +4,7 @@ points: corolla's Task and helpers must end exactly like the stdlib's in the sam
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -174,6 +175,13 @@ def _play(impl: str, scenario: Scenario) -> Any:
             task.cancel()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()
+        # Free this example's leftovers now. A failed task in a reference cycle
+        # otherwise logs "exception was never retrieved" whenever the collector
+        # next runs, possibly in the middle of an ast.parse (pytest rewriting a
+        # module hypothesis imports lazily); on 3.11 the traceback's own
+        # ast.parse nested in it raises "SystemError: AST constructor recursion
+        # depth mismatch" (python/cpython#106905, fixed after 3.11.7).
+        gc.collect()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
