@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -31,6 +32,51 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 MYPY_REQUIREMENT = "mypy>=2.4"
 MYPY_MINIMUM = (2, 4)
 SETUPTOOLS_REQUIREMENT = "setuptools>=70"
+
+
+# mypyc's tp_finalize for a class with __del__ (mypyc 2.4): a bare call.
+_MYPYC_FINALIZER = re.compile(
+    r"(?P<head>static void\s+\w+_finalize\(PyObject \*self\)\s*\{)"
+    r"\s*(?P<call>[\w.]*CPyDef_\w+\(self\);)\s*\}"
+)
+_FINALIZER_KEEPING_ERRORS = """\\g<head>
+    PyObject *corolla_type, *corolla_value, *corolla_tb;
+    PyErr_Fetch(&corolla_type, &corolla_value, &corolla_tb);
+    \\g<call>
+    if (PyErr_Occurred() != NULL) {
+        PyErr_WriteUnraisable(self);
+    }
+    PyErr_Restore(corolla_type, corolla_value, corolla_tb);
+}"""
+
+
+def fix_finalizers(c_dir: Path) -> int:
+    """Make mypyc's generated ``tp_finalize`` functions follow the C API's rules.
+
+    A ``tp_finalize`` must save the exception being raised, if any, and
+    report an error of its own as unraisable. mypyc's does neither (its own
+    deallocator saves the exception, but instances of interpreted
+    subclasses, such as corolla's public Future and Task, are freed by
+    CPython's): a task freed while an error propagated, say from a
+    constructor that failed, ran its ``__del__`` with that error pending and
+    replaced it with a bogus ``AttributeError``, and an error raised by a
+    ``__del__`` leaked into whatever code ran next. Rewrites the generated C
+    in ``c_dir``; returns how many finalizers it fixed.
+    """
+    fixed = 0
+    for source in sorted(c_dir.rglob("*.c")):
+        text = source.read_text()
+        declared = len(re.findall(r"static void\s+\w+_finalize\(PyObject \*self\)\s*\{", text))
+        new_text, count = _MYPYC_FINALIZER.subn(_FINALIZER_KEEPING_ERRORS, text)
+        if count != declared:
+            raise RuntimeError(
+                f"corolla: {source.name}: {declared} tp_finalize functions, {count} of the "
+                "shape fix_finalizers knows; mypyc's output changed, check it"
+            )
+        if count:
+            source.write_text(new_text)
+            fixed += count
+    return fixed
 
 
 def _pure_requested() -> bool:
@@ -127,6 +173,8 @@ class CorollaMypycHook(BuildHookInterface):  # type: ignore[type-arg,unused-igno
                 opt_level=os.environ.get("COROLLA_MYPYC_OPT", "3"),
                 target_dir=str(work / "c"),
             )
+            fixed = fix_finalizers(work / "c")
+            self.app.display_info(f"corolla: {fixed} mypyc finalizers keep pending errors")
             distribution = Distribution({"name": self.metadata.name, "ext_modules": extensions})
             command = build_ext(distribution)
             command.build_lib = str(work / "lib")

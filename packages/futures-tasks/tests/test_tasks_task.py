@@ -8,7 +8,7 @@ import gc
 import io
 import sys
 import types
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
@@ -39,6 +39,57 @@ def test_rejects_non_coroutine(loop: asyncio.AbstractEventLoop) -> None:
     with pytest.raises(TypeError, match="a coroutine was expected"):
         Task(42, loop=loop)  # type: ignore[arg-type]
     gc.collect()
+
+
+def test_constructor_error_is_not_replaced_by_the_dying_task(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    class BadName:
+        def __str__(self) -> str:
+            raise ZeroDivisionError("no name")
+
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    makers: list[Callable[[Any], object]] = [
+        lambda coro: Task(coro, loop=loop, name=BadName()),
+        lambda coro: new_task(loop, coro, BadName()),
+    ]
+    for make in makers:
+        coro = answer()
+        # The half-made task dies (and reports itself) while this error
+        # propagates; its __del__ must neither see nor replace the error.
+        with pytest.raises(ZeroDivisionError, match="no name"):
+            make(coro)
+        coro.close()
+    gc.collect()
+    assert all(e["message"] == "Task was destroyed but it is pending!" for e in errors)
+
+
+def test_error_in_a_dying_futures_finalizer_is_unraisable(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    def failing_handler(_context: dict[str, Any]) -> None:
+        raise RuntimeError("handler failed")
+
+    # Replaced on the instance (as CPython's tests do with a Mock): loops catch
+    # what a handler set with set_exception_handler raises.
+    try:
+        loop.call_exception_handler = failing_handler  # type: ignore[method-assign,assignment]
+    except AttributeError:
+        pytest.skip("this loop takes no instance attributes (uvloop)")
+    unraisable: list[Any] = []
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        fut: Future[int] = Future(loop=loop)
+        fut.set_exception(KeyError("never retrieved"))
+        del fut  # __del__ reports it to the handler, which raises
+        gc.collect()
+        # Code after the finalizer runs unaffected.
+        assert [n for n in range(3)] == [0, 1, 2]
+    finally:
+        sys.unraisablehook = old_hook
+    assert [str(u.exc_value) for u in unraisable] == ["handler failed"]
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 accepts generators")
