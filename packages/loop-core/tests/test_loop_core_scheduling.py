@@ -357,6 +357,48 @@ def test_pythonasynciodebug_turns_debug_on() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_debug_handle_records_where_it_was_scheduled(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    any_loop.set_debug(True)
+    soon_line = sys._getframe().f_lineno + 1
+    soon = any_loop.call_soon(print)
+    later_line = sys._getframe().f_lineno + 1
+    later = any_loop.call_later(60, print)
+    for handle, line in ((soon, soon_line), (later, later_line)):
+        stack = handle._source_traceback  # type: ignore[attr-defined]
+        # The last frame is the caller's, not the loop's own (compiled or not).
+        assert (stack[-1].filename, stack[-1].lineno) == (__file__, line)
+        assert stack[-1].name == "test_debug_handle_records_where_it_was_scheduled"
+        handle.cancel()
+
+
+def test_debug_mode_runs_from_a_module_top_level() -> None:
+    # Compiled code has no frames: a fixed depth into the stack (what the loop
+    # used) ran off the top of a shallow one, and debug mode failed at once.
+    code = (
+        "import asyncio, corolla.loop\n"
+        "async def main():\n"
+        "    await asyncio.sleep(0)\n"
+        "    return 'ran'\n"
+        "print(corolla.loop.run(main()))\n"
+        "loop = corolla.loop.new_event_loop()\n"
+        "loop.set_debug(True)\n"
+        "handle = loop.call_soon(print)\n"
+        "print(handle._source_traceback[-1].lineno)\n"
+        "loop.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ran", "8"]
+
+
 def test_slow_callback_is_reported_by_name(
     any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -47,6 +47,31 @@ def test_create_task_is_corolla_task_with_name_and_context(loop: EventLoop) -> N
     assert loop.run_until_complete(task) == "given"
 
 
+def test_create_task_takes_any_name_and_reports_a_failing_one(loop: EventLoop) -> None:
+    async def main() -> None:
+        return None
+
+    # asyncio names a task str(name), whatever name is.
+    task = loop.create_task(main(), name=42)
+    assert task.get_name() == "42"
+    loop.run_until_complete(task)
+
+    class BadName:
+        def __str__(self) -> str:
+            raise ZeroDivisionError("no name")
+
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    coro = main()
+    # The error from the constructor is what the caller gets, even though the
+    # half-made task is freed while it propagates.
+    with pytest.raises(ZeroDivisionError, match="no name"):
+        loop.create_task(coro, name=BadName())
+    coro.close()
+    gc.collect()
+    assert [e["message"] for e in errors] in ([], ["Task was destroyed but it is pending!"])
+
+
 def test_eager_task_runs_synchronously(loop: EventLoop) -> None:
     steps: list[str] = []
 

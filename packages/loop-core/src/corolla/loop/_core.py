@@ -533,7 +533,7 @@ class LoopCore:
         self,
         coro: Coroutine[Any, Any, Any],
         *,
-        name: str | None = None,
+        name: object = None,
         context: Context | None = None,
         eager_start: bool | None = None,
     ) -> Any:

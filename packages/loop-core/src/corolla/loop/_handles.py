@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import os
 import reprlib
 import sys
 import traceback
 from collections.abc import Callable
 from contextvars import Context, copy_context
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from corolla.loop._core import LoopCore
+
+_OWN_DIR: Final = os.path.dirname(__file__)
 
 # Context.run as an unbound method, called directly: compiled, ``ctx.run(f)``
 # looks the method up on the type on every call; this does it once.
@@ -23,6 +27,21 @@ _copy_context: Final = copy_context
 
 def _noop(*args: object) -> None:
     return None
+
+
+def scheduling_stack() -> traceback.StackSummary:
+    """The stack of the code that scheduled a callback, outermost first.
+
+    It ends at the frame that called ``call_soon()`` (or ``call_later()``...):
+    corolla.loop's own frames, which exist when it runs uncompiled, are left
+    out. Compiled functions have no frames, so no fixed depth would do.
+    """
+    frame: FrameType | None = sys._getframe(0)
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == _OWN_DIR:
+        frame = frame.f_back
+    if frame is None:
+        return traceback.StackSummary()
+    return traceback.extract_stack(frame)
 
 
 def _describe_args(args: tuple[object, ...]) -> str:
@@ -70,7 +89,7 @@ class Handle:
         self._repr: str = ""
         self._source_traceback: traceback.StackSummary | None = None
         if loop._debug:
-            self._source_traceback = traceback.extract_stack(sys._getframe(1))
+            self._source_traceback = scheduling_stack()
 
     def get_context(self) -> Context:
         """The :class:`contextvars.Context` the callback runs in."""
