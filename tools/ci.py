@@ -7,8 +7,9 @@ asyncio tests of that version: conformance-py3.12, conformance-py3.13, in
 the matrix environment the test stage before it made), and as mypyc-compiled
 wheels on 3.13 and 3.11, with CPython's asyncio tests again on those compiled
 wheels: conformance-compiled-py3.13 after the compiled 3.13 tests,
-conformance-compiled-py3.11 before the compiled 3.11 tests (its run builds the
-environment they then reuse). (Compiled 3.12 is not built here: a build of
+conformance-compiled-py3.11 before the compiled 3.11 tests, both on the wheels
+stage install-compiled built (so ``tools/ci.py test-compiled`` alone tests
+what the compiled environment has installed). (Compiled 3.12 is not built here: a build of
 every package takes about four minutes on a 2-core machine; the GitHub
 workflow's integration job runs the compiled conformance on 3.11-3.13.)
 The conformance stages compare with tests-integration/conformance/baseline.json
@@ -50,8 +51,10 @@ STAGES: list[tuple[str, list[str]]] = [
         "conformance-compiled-py3.13",
         [*HATCH, "run", "all-compiled.py3.13:conformance", "--ci", "--python", "3.13"],
     ),
+    # Build and install the compiled 3.11 wheels once, for the two stages after it.
+    ("install-compiled", [*HATCH, "run", "compiled:install"]),
     ("conformance-compiled-py3.11", [*HATCH, "run", "compiled:conformance", "--ci"]),
-    ("test-compiled", [*HATCH, "run", "compiled:test"]),
+    ("test-compiled", [*HATCH, "run", "compiled:pytest"]),
 ]
 
 
