@@ -3,7 +3,8 @@
 aiohttp (its server and its client), uvicorn serving a Starlette app (with
 both of its HTTP parsers) to httpx and websockets clients: plain HTTP, large
 bodies, streamed responses, WebSockets, TLS with a certificate made here,
-many requests at once, a client timeout. Everything runs on 127.0.0.1, on
+many requests at once, a client timeout; anyio's task groups, cancel
+scopes, TCP streams, worker threads and child processes. Everything runs on 127.0.0.1, on
 the ``runner`` fixture's corolla loop, which fails the test if a file
 descriptor leaked.
 """
@@ -233,5 +234,46 @@ def test_uvicorn_starlette_with_httpx_and_websockets(
             server.should_exit = True
             await serving
             sock.close()
+
+    runner.run(main())
+
+
+def test_anyio_on_corolla(runner: corolla.loop.Runner) -> None:
+    anyio = pytest.importorskip("anyio")
+    socket_attribute = pytest.importorskip("anyio.abc").SocketAttribute
+
+    async def main() -> None:
+        finished: list[int] = []
+
+        async def worker(i: int) -> None:
+            await anyio.sleep(0)
+            finished.append(i)
+
+        async with anyio.create_task_group() as group:
+            for i in range(20):
+                group.start_soon(worker, i)
+        assert sorted(finished) == list(range(20))
+
+        # A cancel scope's deadline cancels what runs inside it, and only that.
+        with anyio.move_on_after(0.05) as scope:
+            await anyio.Event().wait()
+        assert scope.cancelled_caught
+
+        async def echo(stream: Any) -> None:
+            async with stream:
+                await stream.send(await stream.receive())
+
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        async with listener, anyio.create_task_group() as group:
+            group.start_soon(listener.serve, echo)
+            port = listener.extra(socket_attribute.local_port)
+            async with await anyio.connect_tcp("127.0.0.1", port) as client:
+                await client.send(b"through anyio")
+                assert await client.receive() == b"through anyio"
+            group.cancel_scope.cancel()
+
+        assert await anyio.to_thread.run_sync(sum, [40, 2]) == 42
+        process = await anyio.run_process(["cat"], input=b"to a child and back")
+        assert process.stdout == b"to a child and back"
 
     runner.run(main())
