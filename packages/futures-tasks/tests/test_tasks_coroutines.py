@@ -42,6 +42,26 @@ def test_create_task_runs_on_the_running_loop_with_name_and_context(
 
 
 @pytest.mark.skipif(corolla_loop is None, reason="corolla-loop-core is not installed")
+@pytest.mark.parametrize("factory", LOOPS, ids=["stdlib", "corolla"][: len(LOOPS)])
+def test_create_task_takes_any_name(factory: Callable[[], asyncio.AbstractEventLoop]) -> None:
+    # asyncio names the task str(name); the compiled build once raised
+    # TypeError for a name that was not a str.
+    async def child() -> int:
+        return 1
+
+    async def main() -> tuple[str, str]:
+        named = corolla.tasks.create_task(child(), name=42)
+        unnamed = corolla.tasks.create_task(child(), name=None)
+        await named
+        await unnamed
+        return named.get_name(), unnamed.get_name()
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        name, default = runner.run(main())
+    assert name == "42"
+    assert default.startswith("Task-")
+
+
 def test_corolla_loop_makes_corolla_tasks() -> None:
     async def main() -> bool:
         task = corolla.tasks.create_task(asyncio.sleep(0))

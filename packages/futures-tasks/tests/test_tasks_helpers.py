@@ -131,6 +131,19 @@ def test_gather_return_exceptions(loop: asyncio.AbstractEventLoop) -> None:
     run(loop, main())
 
 
+def test_gather_return_exceptions_takes_any_truth_value(loop: asyncio.AbstractEventLoop) -> None:
+    # asyncio only tests the flag's truth; the compiled build once refused
+    # anything but a bool (TypeError for return_exceptions=1).
+    async def main() -> None:
+        res = await ct.gather(value(1), fail(ValueError("v")), return_exceptions=1)
+        assert res[0] == 1
+        assert isinstance(res[1], ValueError)
+        with pytest.raises(ValueError, match="w"):
+            await ct.gather(value(1), fail(ValueError("w")), return_exceptions=0)
+
+    run(loop, main())
+
+
 def test_gather_cancel_cancels_children(loop: asyncio.AbstractEventLoop) -> None:
     async def main() -> None:
         a = ct.Task(forever(), loop=loop)
@@ -609,6 +622,19 @@ def test_taskgroup_success(loop: asyncio.AbstractEventLoop) -> None:
         with pytest.raises(RuntimeError, match="not been entered"):
             fresh.create_task(coro)
         coro.close()
+
+    run(loop, main())
+
+
+def test_taskgroup_create_task_takes_any_name(loop: asyncio.AbstractEventLoop) -> None:
+    # As loop.create_task: any object names the task, as str(name).
+    async def main() -> None:
+        async with ct.TaskGroup() as tg:
+            a = tg.create_task(value(1), name=42)
+            b = tg.create_task(value(2), name=b"raw", context=contextvars.copy_context())
+            c = tg.create_task(value(3), name=None)
+        assert (a.get_name(), b.get_name()) == ("42", "b'raw'")
+        assert c.get_name().startswith("Task-")
 
     run(loop, main())
 

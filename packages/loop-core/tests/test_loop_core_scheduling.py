@@ -341,6 +341,15 @@ def test_debug_mode_flags(any_loop: asyncio.AbstractEventLoop) -> None:
     assert not any_loop.get_debug()
 
 
+def test_set_debug_takes_any_truth_value(any_loop: asyncio.AbstractEventLoop) -> None:
+    # asyncio only tests the flag's truth; the compiled build once raised
+    # TypeError for set_debug(1).
+    any_loop.set_debug(1)  # type: ignore[arg-type]
+    assert any_loop.get_debug()
+    any_loop.set_debug(0)  # type: ignore[arg-type]
+    assert not any_loop.get_debug()
+
+
 def test_pythonasynciodebug_turns_debug_on() -> None:
     code = (
         "import corolla.loop as l; loop = l.new_event_loop(); print(loop.get_debug()); loop.close()"

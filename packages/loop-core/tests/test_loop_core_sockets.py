@@ -242,6 +242,23 @@ def test_sock_sendfile_native_and_fallback(
     assert (sent, data) == (len(content) - 10, content[10:])
 
 
+def test_sock_sendfile_fallback_takes_any_truth_value(
+    any_loop: asyncio.AbstractEventLoop, pair: tuple[socket.socket, socket.socket]
+) -> None:
+    # asyncio tests fallback for its truth; the compiled build once raised
+    # TypeError for fallback=1.
+    a, b = pair
+
+    async def main() -> bytes:
+        sent = await any_loop.sock_sendfile(a, io.BytesIO(b"abc"), fallback=1)  # type: ignore[arg-type]
+        assert sent == 3
+        return await any_loop.sock_recv(b, 3)
+
+    assert any_loop.run_until_complete(main()) == b"abc"
+    with pytest.raises(asyncio.SendfileNotAvailableError):
+        any_loop.run_until_complete(any_loop.sock_sendfile(a, io.BytesIO(b"x"), fallback=0))  # type: ignore[arg-type]
+
+
 def test_sock_sendfile_errors(
     any_loop: asyncio.AbstractEventLoop, pair: tuple[socket.socket, socket.socket]
 ) -> None:

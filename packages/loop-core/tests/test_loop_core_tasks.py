@@ -336,6 +336,17 @@ def test_run_debug_flag() -> None:
     assert corolla.loop.run(main(), debug=False) is False
 
 
+def test_run_and_runner_debug_take_any_truth_value() -> None:
+    # As asyncio.run / asyncio.Runner: debug is tested for its truth (the
+    # compiled build once raised TypeError for debug=1).
+    async def main() -> bool:
+        return asyncio.get_running_loop().get_debug()
+
+    assert corolla.loop.run(main(), debug=1) is True
+    with Runner(debug=0) as runner:
+        assert runner.run(main()) is False
+
+
 def test_run_cancels_leftover_tasks() -> None:
     cancelled: list[bool] = []
 

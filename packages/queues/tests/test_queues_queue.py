@@ -256,6 +256,22 @@ def test_shutdown_immediate(run: Any) -> None:
     run(main())
 
 
+def test_shutdown_immediate_takes_any_truth_value(run: Any) -> None:
+    # asyncio tests immediate for its truth; the compiled build once raised
+    # TypeError ("bool object expected") for 1.
+    async def main() -> None:
+        kept: Queue[int] = Queue()
+        kept.put_nowait(1)
+        kept.shutdown(immediate=0)
+        assert kept.get_nowait() == 1
+        dropped: Queue[int] = Queue()
+        dropped.put_nowait(1)
+        dropped.shutdown(immediate=1)
+        assert dropped.empty()
+
+    run(main())
+
+
 def test_shutdown_immediate_releases_join(run: Any) -> None:
     async def main() -> None:
         q: Queue[int] = Queue()

@@ -82,6 +82,24 @@ def test_tcp_echo_with_coroutine_callback(run: Runner) -> None:
     run(main())
 
 
+def test_hosts_and_ports_as_asyncio_takes_them(run: Runner) -> None:
+    # asyncio hands host and port to the loop untouched: a tuple of hosts for
+    # a server, a bytes host, a str port. The compiled build once raised
+    # TypeError ("str or None object expected") for these.
+    async def main() -> None:
+        server = await start_server(echo_lines, ("127.0.0.1",), 0)
+        async with server:
+            port = port_of(server)
+            for host, port_arg in ((b"127.0.0.1", port), ("127.0.0.1", str(port))):
+                reader, writer = await open_connection(host, port_arg)
+                writer.write(b"hi\n")
+                assert await reader.readline() == b"hi\n"
+                writer.close()
+                await writer.wait_closed()
+
+    run(main())
+
+
 def test_plain_function_callback(run: Runner) -> None:
     async def main() -> None:
         tasks: list[asyncio.Task[None]] = []
@@ -477,6 +495,20 @@ def test_stream_reader_protocol_by_hand(run: Runner) -> None:
 
 
 @pytest.mark.filterwarnings("error::DeprecationWarning")  # mypyc throw() forms
+def test_stream_reader_protocol_takes_any_bytes_like_data(run: Runner) -> None:
+    # asyncio's protocol feeds whatever bytes-like object it is given; the
+    # compiled build once raised TypeError ("bytes object expected") for a
+    # bytearray or a memoryview.
+    async def main() -> None:
+        reader = StreamReader()
+        protocol = StreamReaderProtocol(reader)
+        protocol.data_received(bytearray(b"ab"))
+        protocol.data_received(memoryview(b"c\n"))
+        assert await reader.readline() == b"abc\n"
+
+    run(main())
+
+
 def test_cancel_open_connection_drain_and_wait_closed(run: Runner) -> None:
     async def main() -> None:
         hold = asyncio.Event()

@@ -371,6 +371,30 @@ def test_argument_validation(run: Any) -> None:
     run(main())
 
 
+def test_flags_take_any_truth_value(run: Any) -> None:
+    # asyncio tests universal_newlines, shell and text for their truth; the
+    # compiled build once raised TypeError ("bool object expected") for ints.
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        p = asyncio.SubprocessProtocol
+        transport, _ = await subprocess_exec(
+            loop, p, PY, "-c", "pass", universal_newlines=0, shell=0, text=0
+        )
+        await transport._wait()  # type: ignore[attr-defined]
+        transport.close()
+        transport, _ = await subprocess_shell(loop, p, "true", universal_newlines=0, shell=2)
+        await transport._wait()  # type: ignore[attr-defined]
+        transport.close()
+        with pytest.raises(ValueError, match="universal_newlines must be False"):
+            await subprocess_exec(loop, p, PY, "-c", "pass", universal_newlines=1)
+        with pytest.raises(ValueError, match="shell must be False"):
+            await subprocess_exec(loop, p, PY, "-c", "pass", shell=1)
+        with pytest.raises(ValueError, match="text must be False"):
+            await subprocess_shell(loop, p, "true", text=1)
+
+    run(main())
+
+
 def test_popen_failure_leaks_nothing(run: Any) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -136,6 +136,22 @@ def test_unix_datagram(run: Runner) -> None:
     run(main())
 
 
+def test_datagram_flags_take_any_truth_value(run: Runner) -> None:
+    # As asyncio: any truth value (the compiled build once raised TypeError for 1).
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        transport, proto = await ct.create_datagram_endpoint(
+            loop, Datagrams, local_addr=("127.0.0.1", 0), reuse_port=1, allow_broadcast=1
+        )
+        tsock = transport.get_extra_info("socket")
+        assert tsock.getsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST)
+        assert tsock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        transport.close()
+        await proto.lost  # type: ignore[attr-defined]
+
+    run(main())
+
+
 def test_broadcast_and_reuse_port_options(run: Runner) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()

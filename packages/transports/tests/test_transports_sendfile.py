@@ -103,6 +103,9 @@ def test_sendfile_fallback_for_non_regular_file_and_disabled(run: Runner) -> Non
             buf = io.BytesIO(DATA)
             with pytest.raises(asyncio.SendfileNotAvailableError):
                 await ct.sendfile(loop, transport, buf, fallback=False)
+            # Any truth value, as asyncio (the compiled build once raised TypeError).
+            with pytest.raises(asyncio.SendfileNotAvailableError):
+                await ct.sendfile(loop, transport, buf, fallback=0)
             sent = await ct.sendfile(loop, transport, buf, 10, 500_000)
             assert sent == 500_000
             assert buf.tell() == 500_010

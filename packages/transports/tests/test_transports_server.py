@@ -212,6 +212,44 @@ def test_reuse_port(run: Runner) -> None:
     run(main())
 
 
+def test_flags_take_any_truth_value(run: Runner) -> None:
+    # asyncio tests these flags for their truth; the compiled build once raised
+    # TypeError ("bool object expected") for 1 and 0.
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await ct.create_server(
+            loop,
+            Tracker,
+            "127.0.0.1",
+            0,
+            reuse_address=1,
+            reuse_port=1,
+            keep_alive=1,
+            start_serving=0,
+        )
+        sock = server.sockets[0]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        assert not server.is_serving()
+        await server.start_serving()
+        port = sock.getsockname()[1]
+        transport, proto = await ct.create_connection(
+            loop, Tracker, "127.0.0.1", port, all_errors=0
+        )
+        assert isinstance(proto, Tracker)
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            free = s.getsockname()[1]  # bound, never listening: connections are refused
+            with pytest.raises(ExceptionGroup):
+                await ct.create_connection(loop, Tracker, "127.0.0.1", free, all_errors=1)
+
+    run(main())
+
+
 def test_server_from_sock_and_connection_from_sock(run: Runner) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()

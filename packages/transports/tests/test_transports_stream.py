@@ -214,6 +214,15 @@ def test_unix_server_keeps_file_without_cleanup(run: Runner) -> None:
             server.close()
             await server.wait_closed()
             assert os.path.exists(path)
+            os.unlink(path)
+            # Any truth value, as asyncio (the compiled build once raised TypeError for 0).
+            server = await ct.create_unix_server(
+                loop, Echo, path, cleanup_socket=0, start_serving=1
+            )
+            assert server.is_serving()
+            server.close()
+            await server.wait_closed()
+            assert os.path.exists(path)
 
     run(main())
 

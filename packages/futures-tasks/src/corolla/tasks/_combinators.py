@@ -129,7 +129,7 @@ def _cancelled_error_of(fut: Any) -> BaseException:
     return asyncio.CancelledError()
 
 
-def gather(*coros_or_futures: Any, return_exceptions: bool = False) -> Any:
+def gather(*coros_or_futures: Any, return_exceptions: object = False) -> Any:
     """Run awaitables concurrently; the result is the list of their results.
 
     The first exception propagates unless ``return_exceptions`` is true, in

@@ -18,7 +18,7 @@ _COROUTINE_TYPES = (types.CoroutineType, collections.abc.Coroutine)
 def create_task(
     coro: Coroutine[Any, Any, T],
     *,
-    name: str | None = None,
+    name: object = None,
     context: contextvars.Context | None = None,
 ) -> asyncio.Task[T]:
     """Schedule *coro* as a task on the running event loop and return the task.
@@ -28,7 +28,8 @@ def create_task(
     loop is running in this thread.
     """
     loop = asyncio.get_running_loop()
-    return loop.create_task(coro, name=name, context=context)
+    # Any object names a task (as str(name)), as in asyncio.
+    return loop.create_task(coro, name=None if name is None else str(name), context=context)
 
 
 def iscoroutine(obj: object) -> bool:

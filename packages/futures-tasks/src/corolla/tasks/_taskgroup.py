@@ -118,7 +118,7 @@ class TaskGroupCore:
         self,
         coro: Coroutine[Any, Any, Any],
         *,
-        name: str | None = None,
+        name: object = None,
         context: contextvars.Context | None = None,
     ) -> Any:
         """Start a task in the group (``loop.create_task``, so factories apply)."""
@@ -133,10 +133,12 @@ class TaskGroupCore:
             raise RuntimeError(f"TaskGroup {self!r} is shutting down")
         loop = self._loop
         assert loop is not None
+        # Any object names a task (as str(name)), as in asyncio.
+        task_name = None if name is None else str(name)
         if context is None:
-            task = loop.create_task(coro, name=name)
+            task = loop.create_task(coro, name=task_name)
         else:
-            task = loop.create_task(coro, name=name, context=context)
+            task = loop.create_task(coro, name=task_name, context=context)
         # The parent task awaits the group's tasks, for the call graph
         # (undone in _on_task_done).
         future_add_to_awaited_by(task, self._parent_task)

@@ -247,7 +247,7 @@ class LoopCore:
         """Whether debug mode is on."""
         return self._debug
 
-    def set_debug(self, enabled: bool) -> None:
+    def set_debug(self, enabled: object) -> None:
         """Turn debug mode on or off."""
         self._debug = bool(enabled)
 
@@ -987,7 +987,7 @@ class LoopCore:
         offset: int = 0,
         count: int | None = None,
         *,
-        fallback: bool = True,
+        fallback: object = True,
     ) -> int:
         """Send ``file`` over ``sock`` with ``os.sendfile`` (or read/send when unavailable)."""
         _check_socket(self, sock)

@@ -37,7 +37,7 @@ class Runner:
     def __init__(
         self,
         *,
-        debug: bool | None = None,
+        debug: object = None,
         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     ) -> None:
         self._state = _CREATED
@@ -135,7 +135,7 @@ class Runner:
         else:
             loop = self._loop_factory()
         if self._debug is not None:
-            loop.set_debug(self._debug)
+            loop.set_debug(bool(self._debug))
         self._loop = loop
         self._context = contextvars.copy_context()
         self._state = _INITIALIZED
@@ -208,7 +208,7 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
 def run(
     main: Coroutine[Any, Any, T],
     *,
-    debug: bool | None = None,
+    debug: object = None,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
 ) -> T:
     """Run ``main`` in a new corolla event loop and close the loop afterwards.

@@ -431,7 +431,7 @@ class QueueCore:
 
     # Shutdown.
 
-    def shutdown(self, immediate: bool = False) -> None:
+    def shutdown(self, immediate: object = False) -> None:
         """Shut the queue down: ``put()`` raises QueueShutDown from now on.
 
         With ``immediate=False`` items already queued can still be got; once the

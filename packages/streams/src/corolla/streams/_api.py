@@ -48,8 +48,8 @@ def _check_limit(limit: int) -> None:
 
 
 async def open_connection(
-    host: str | None = None,
-    port: int | str | None = None,
+    host: object = None,
+    port: object = None,
     *,
     limit: int = DEFAULT_LIMIT,
     **kwds: Any,
@@ -76,8 +76,8 @@ async def open_connection(
 
 async def start_server(
     client_connected_cb: ClientConnected,
-    host: str | list[str] | None = None,
-    port: int | str | None = None,
+    host: object = None,
+    port: object = None,
     *,
     limit: int = DEFAULT_LIMIT,
     **kwds: Any,

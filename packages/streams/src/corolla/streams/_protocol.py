@@ -97,8 +97,10 @@ class StreamReaderProtocolCore:
         self._task = None
         self._transport = None
 
-    def data_received(self, data: bytes) -> None:
-        """Feed ``data`` to the reader."""
+    def data_received(self, data: Any) -> None:
+        """Feed ``data`` (any bytes-like object, as asyncio takes) to the reader."""
+        # Any, not bytes: compiled, ``bytes`` refuses a bytearray or memoryview;
+        # and subclasses may still declare ``data: bytes`` as asyncio's do.
         reader = self._stream_reader
         if reader is not None:
             reader.feed_data(data)

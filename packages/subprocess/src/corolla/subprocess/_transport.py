@@ -499,18 +499,18 @@ class _Settle:
 
 def _check_popen_options(
     *,
-    universal_newlines: bool,
-    shell: bool,
+    universal_newlines: object,
+    shell: object,
     shell_wanted: bool,
     bufsize: int,
-    text: bool | None,
+    text: object,
     encoding: str | None,
     errors: str | None,
 ) -> None:
     """Refuse text-mode pipes and a ``shell`` other than the method's (asyncio's order)."""
     if universal_newlines:
         raise ValueError("universal_newlines must be False")
-    if shell != shell_wanted:
+    if bool(shell) != shell_wanted:
         raise ValueError(f"shell must be {shell_wanted}")
     if bufsize != 0:
         raise ValueError("bufsize must be 0")
@@ -530,12 +530,12 @@ async def subprocess_exec(
     stdin: Any = PIPE,
     stdout: Any = PIPE,
     stderr: Any = PIPE,
-    universal_newlines: bool = False,
-    shell: bool = False,
+    universal_newlines: object = False,
+    shell: object = False,
     bufsize: int = 0,
     encoding: str | None = None,
     errors: str | None = None,
-    text: bool | None = None,
+    text: object = None,
     **popen_kwargs: Any,
 ) -> tuple[asyncio.SubprocessTransport, asyncio.BaseProtocol]:
     """Run ``program`` with ``args`` in a child process; ``(transport, protocol)``.
@@ -580,12 +580,12 @@ async def subprocess_shell(
     stdin: Any = PIPE,
     stdout: Any = PIPE,
     stderr: Any = PIPE,
-    universal_newlines: bool = False,
-    shell: bool = True,
+    universal_newlines: object = False,
+    shell: object = True,
     bufsize: int = 0,
     encoding: str | None = None,
     errors: str | None = None,
-    text: bool | None = None,
+    text: object = None,
     **popen_kwargs: Any,
 ) -> tuple[asyncio.SubprocessTransport, asyncio.BaseProtocol]:
     """Run the shell command line ``cmd`` (str or bytes); ``(transport, protocol)``.

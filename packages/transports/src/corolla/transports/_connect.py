@@ -139,7 +139,7 @@ async def _connect_one(
     return sock
 
 
-def _join_errors(errors: list[BaseException], all_errors: bool) -> BaseException:
+def _join_errors(errors: list[BaseException], all_errors: object) -> BaseException:
     if all_errors:
         return ExceptionGroup("create_connection failed", list(errors))  # type: ignore[type-var]
     if not errors:
@@ -253,7 +253,7 @@ async def open_connection_socket(
     local_addr: Any = None,
     happy_eyeballs_delay: float | None = None,
     interleave: int | None = None,
-    all_errors: bool = False,
+    all_errors: object = False,
 ) -> socket.socket:
     """Resolve ``host``/``port`` and return a connected non-blocking socket."""
     if happy_eyeballs_delay is not None and interleave is None:
@@ -311,7 +311,7 @@ async def create_connection(
     ssl_shutdown_timeout: float | None = None,
     happy_eyeballs_delay: float | None = None,
     interleave: int | None = None,
-    all_errors: bool = False,
+    all_errors: object = False,
 ) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
     """Open a stream connection to ``host``/``port`` (or wrap ``sock``).
 

@@ -305,9 +305,9 @@ async def create_datagram_endpoint(
     family: int = 0,
     proto: int = 0,
     flags: int = 0,
-    reuse_address: bool | None = None,
-    reuse_port: bool | None = None,
-    allow_broadcast: bool | None = None,
+    reuse_address: object = None,
+    reuse_port: object = None,
+    allow_broadcast: object = None,
     sock: socket.socket | None = None,
 ) -> tuple[asyncio.DatagramTransport, asyncio.BaseProtocol]:
     """Open a datagram endpoint, bound to ``local_addr`` and/or connected to ``remote_addr``.
@@ -379,8 +379,8 @@ async def _open_datagram_socket(
     family: int,
     proto: int,
     flags: int,
-    reuse_port: bool | None,
-    allow_broadcast: bool | None,
+    reuse_port: object,
+    allow_broadcast: object,
 ) -> tuple[socket.socket, Any, bool]:
     candidates: list[tuple[int, int, Any, Any]] = []
     if not (local_addr or remote_addr):

@@ -147,7 +147,7 @@ async def sendfile(
     offset: Any = 0,
     count: Any = None,
     *,
-    fallback: bool = True,
+    fallback: object = True,
 ) -> int:
     """Send ``file`` (from ``offset``, ``count`` bytes or to the end) over ``transport``.
 

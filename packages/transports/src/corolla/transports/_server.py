@@ -287,12 +287,12 @@ async def create_server(
     sock: socket.socket | None = None,
     backlog: int = 100,
     ssl: Any = None,
-    reuse_address: bool | None = None,
-    reuse_port: bool | None = None,
-    keep_alive: bool | None = None,
+    reuse_address: object = None,
+    reuse_port: object = None,
+    keep_alive: object = None,
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
-    start_serving: bool = True,
+    start_serving: object = True,
 ) -> Server:
     """Listen on ``host``/``port`` (a host, a list of hosts, or all interfaces) or on ``sock``.
 
@@ -388,8 +388,8 @@ async def create_unix_server(
     ssl: Any = None,
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
-    start_serving: bool = True,
-    cleanup_socket: bool = True,
+    start_serving: object = True,
+    cleanup_socket: object = True,
 ) -> Server:
     """Listen on the Unix socket ``path`` (a stale socket file there is replaced) or on ``sock``.
 
